@@ -3,7 +3,7 @@
  * and rasterises it with sharp at the requested size. The same inputs always
  * give the same pixels, so a job rendered again after a restart is unchanged.
  */
-import sharp from 'sharp'
+import { loadSharp } from '../../lib/sharp'
 import { canvasFor, cleanColors, hash32, rng } from './local-paint'
 import { type SceneInput, glass, minimalIcon, neon, toy, voxel } from './local-scenes-3d'
 import { infographic } from './local-scenes-info'
@@ -66,6 +66,7 @@ export async function renderImage(req: RenderRequest): Promise<Uint8Array> {
   // Two pipelines on purpose: given a resize, sharp re-renders an SVG at the target density,
   // which brings back the cost that drawing small avoids. Density 72 makes librsvg take
   // width/height as pixels; low zlib effort keeps 4K PNGs quick.
+  const sharp = await loadSharp()
   let drawn = sharp(Buffer.from(svg), { density: 72, limitInputPixels: MAX_RENDER_SIDE * MAX_RENDER_SIDE })
   if (px.width !== req.width || px.height !== req.height) {
     const raw = await drawn.raw().toBuffer({ resolveWithObject: true })

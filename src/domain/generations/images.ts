@@ -6,9 +6,9 @@
  * work shares one semaphore sized to leave a core for the API.
  */
 import { availableParallelism } from 'node:os'
-import sharp from 'sharp'
 import { AppError } from '../../lib/errors'
 import { Semaphore } from '../../lib/semaphore'
+import { loadSharp } from '../../lib/sharp'
 
 export interface FinalizedImage {
   full: Uint8Array
@@ -55,6 +55,7 @@ export async function finalizeImage(input: Uint8Array, opts: FinalizeOptions = {
   return slots.run(async () => {
     try {
       // limitInputPixels checks the header before any pixel is decoded; failOn 'error' refuses truncated files.
+      const sharp = await loadSharp()
       const source = sharp(input, { limitInputPixels: maxPixels, failOn: 'error' }).rotate()
       const [full, thumb] = await Promise.all([
         source.clone().webp({ quality: opts.quality ?? FULL_QUALITY }).toBuffer({ resolveWithObject: true }),

@@ -4,9 +4,9 @@
  * before decoding, EXIF orientation applied and every metadata block dropped,
  * very large images scaled down to what a model accepts.
  */
-import sharp from 'sharp'
 import { AppError } from '../../lib/errors'
 import { type ImageType, sniffImageType } from '../../lib/image-type'
+import { loadSharp } from '../../lib/sharp'
 
 /** ~50 MP: past any real photo, well short of a decompression bomb. */
 export const MAX_INPUT_PIXELS = 50_000_000
@@ -27,6 +27,7 @@ export async function normaliseUpload(input: Uint8Array, opts: { maxInputPixels?
   const limitInputPixels = opts.maxInputPixels ?? MAX_INPUT_PIXELS
   try {
     // metadata() reads the header only, so an oversized image is refused before any decoding
+    const sharp = await loadSharp()
     const meta = await sharp(input, { limitInputPixels: false }).metadata()
     if ((meta.width ?? 0) * (meta.height ?? 0) > limitInputPixels)
       throw new AppError('VALIDATION_ERROR', `image has more than ${limitInputPixels} pixels`, {

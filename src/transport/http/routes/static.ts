@@ -4,12 +4,12 @@
  * provider runs generations. Rendered once per process, then served from memory.
  */
 import { Elysia, t } from 'elysia'
-import sharp from 'sharp'
 import { renderImage } from '../../../adapters/models/local-render'
 import { imageSlots } from '../../../domain/generations/images'
 import { AppError } from '../../../lib/errors'
 import { ErrorBody } from '../envelope'
 import type { Services } from '../services'
+import { loadSharp } from '../../../lib/sharp'
 
 /** The palette each seeded style looks best in; others use `ocean`. */
 const PREVIEW_PALETTE: Record<string, string> = {
@@ -50,6 +50,7 @@ export function staticRoutes(s: Services) {
         width: PREVIEW_SIZE,
         height: PREVIEW_SIZE,
       })
+      const sharp = await loadSharp()
       const webp = await sharp(png).webp({ quality: 85 }).toBuffer()
       return new Uint8Array(webp)
     })
