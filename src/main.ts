@@ -25,6 +25,7 @@ import { LocalModelProvider } from './adapters/models/local'
 import { finalizeImage, imageSlots } from './domain/generations/images'
 import { UploadService } from './domain/uploads/service'
 import { actorOptionsFor, createGenerations } from './actors'
+import type { ActorEventObserver } from './actors/context'
 import { createApp } from './transport/http/app'
 import { SocketHub } from './transport/ws/hub'
 import { closeSocketsOnRevocation } from './transport/ws/revocations'
@@ -83,8 +84,10 @@ export async function buildKiln(
   const eventLog = redis?.eventLog ?? new MemoryEventLog()
   const catalogue = new CatalogueService(database.db)
   const usage = new UsageReader(database.db)
-  // Session actors and the generation lifecycle.
+  // Session actors and the generation lifecycle. Observers follow every actor event (batches, outgoing webhooks).
+  const actorObservers: ActorEventObserver[] = []
   const generations = createGenerations({
+    observers: actorObservers,
     db: database.db,
     log,
     eventLog,

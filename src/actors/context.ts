@@ -45,7 +45,17 @@ export const DEFAULT_ACTOR_OPTIONS: ActorOptions = {
   maxRunningJobs: 64,
 }
 
+/**
+ * Sees every event a session actor emits, right after it is appended to the
+ * user's log, on the one node that owns the actor (so once per event across a
+ * cluster). Batches and outgoing webhooks follow jobs this way. Must not
+ * throw or block: slow work is queued by the observer itself.
+ */
+export type ActorEventObserver = (userId: string, type: string, data: Record<string, unknown>) => void
+
 export interface ActorContext {
+  /** Called for every emitted event, in order (see ActorEventObserver). */
+  observers: readonly ActorEventObserver[]
   db: Db
   repo: GenerationRepository
   lookups: InputLookups

@@ -11,7 +11,7 @@ import type { InputLookups } from '../domain/generations/input'
 import { GenerationRepository } from '../domain/generations/repository'
 import type { UsageReader } from '../domain/usage/reader'
 import type { Logger } from '../lib/logger'
-import { type ActorOptions, DEFAULT_ACTOR_OPTIONS, type FinalImage } from './context'
+import { type ActorEventObserver, type ActorOptions, DEFAULT_ACTOR_OPTIONS, type FinalImage } from './context'
 import { GenerationService } from './generation-service'
 import { NodeSlots } from './node-slots'
 import { type ActorRuntime, LocalActorRuntime } from './runtime'
@@ -29,6 +29,8 @@ export interface GenerationDeps {
   media: { readonly provider: ModelProvider; readonly storage: Storage }
   finalize(bytes: Uint8Array): Promise<FinalImage>
   options?: Partial<ActorOptions>
+  /** Followers of every actor event (batches, outgoing webhooks); more may be pushed before jobs start. */
+  observers?: ActorEventObserver[]
 }
 
 /**
@@ -59,6 +61,7 @@ export function createGenerations(deps: GenerationDeps): { runtime: ActorRuntime
   const media = deps.media
   const options = { ...DEFAULT_ACTOR_OPTIONS, ...deps.options }
   const runtime = new LocalActorRuntime({
+    observers: deps.observers ?? [],
     db: deps.db,
     repo,
     lookups,

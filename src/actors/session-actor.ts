@@ -253,6 +253,13 @@ export class SessionActor {
 
   private emit(type: string, data: Record<string, unknown>) {
     this.ctx.eventLog.append(this.userId, type, data).catch((err) => this.ctx.log.warn('event append failed', { userId: this.userId, type, err: err as Error }))
+    for (const observe of this.ctx.observers) {
+      try {
+        observe(this.userId, type, data)
+      } catch (err) {
+        this.ctx.log.error('event observer failed', { userId: this.userId, type, err: err as Error })
+      }
+    }
   }
 }
 
