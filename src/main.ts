@@ -28,7 +28,7 @@ import { actorOptionsFor, createGenerations } from './actors'
 import type { ActorEventObserver } from './actors/context'
 import { createApp } from './transport/http/app'
 import { SocketHub } from './transport/ws/hub'
-import { closeSocketsOnRevocation } from './transport/ws/revocations'
+import { announceRevoked, closeSocketsOnRevocation } from './transport/ws/revocations'
 import { startHousekeeping } from './domain/housekeeping'
 import { createMetrics } from './transport/http/metrics'
 import { MAX_BODY_BYTES } from './transport/http/request-context'
@@ -66,7 +66,8 @@ export async function buildKiln(
   const sessions = new SessionStore(database.db)
   const accessTokens = new AccessTokens(config.jwtSecret)
   const apiKeys = new ApiKeyStore(database.db)
-  const refreshTokens = new RefreshTokenStore(database.db, log)
+  const bus = redis?.bus ?? new MemoryBus()
+  const refreshTokens = new RefreshTokenStore(database.db, log, (userId, families) => announceRevoked(bus, userId, families))
   const auth = new Authenticator(users, sessions, accessTokens, apiKeys.verify, (fam) => refreshTokens.familyActive(fam))
   const google = config.google && new GoogleOAuth({ ...config.google, endpoints: given.googleEndpoints })
   // Production adapters when configured (S3_*, FAL_KEY); the embedded ones otherwise.
@@ -113,7 +114,7 @@ export async function buildKiln(
     oauthAccounts: new OAuthAccounts(database.db, users),
     google,
     usage,
-    bus: redis?.bus ?? new MemoryBus(),
+    bus,
     eventLog,
     version: pkg.version,
     startedAt: Date.now(),

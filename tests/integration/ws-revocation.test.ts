@@ -44,3 +44,21 @@ test('deleting an API key closes the sockets opened with it; another user is unt
   expect(await within(calSocket.closed, 300)).toBe('still open')
   calSocket.close()
 })
+
+test('a reused refresh token revokes its family and closes the sockets opened with tokens of that family', async () => {
+  const dee = await signIn(k, 'revoke-dee@example.com')
+  const key = await json(k.request('/api/v1/keys', { method: 'POST', headers: { cookie: dee.cookie }, json: { name: 'rt' } }))
+  const pair = await json(k.request('/api/v1/auth/token', { method: 'POST', headers: { 'x-api-key': key.body.data.key } }))
+  expect(pair.status).toBe(200)
+  const rotated = await json(k.request('/api/v1/auth/refresh', { method: 'POST', json: { refreshToken: pair.body.data.refreshToken } }))
+  expect(rotated.status).toBe(200)
+  const viaFamily = await connected(wsUrl(k), { authorization: `Bearer ${rotated.body.data.accessToken}` })
+  const viaCookie = await connected(wsUrl(k), { cookie: dee.cookie, origin: k.url })
+
+  // The first refresh token again: reuse. The family is revoked and its socket closes; the session's socket stays.
+  const reused = await json(k.request('/api/v1/auth/refresh', { method: 'POST', json: { refreshToken: pair.body.data.refreshToken } }))
+  expect(reused.status).toBe(401)
+  expect(((await within(viaFamily.closed)) as { code: number }).code).toBe(CLOSE.UNAUTHORIZED)
+  expect(await within(viaCookie.closed, 300)).toBe('still open')
+  viaCookie.close()
+})

@@ -29,6 +29,8 @@ export class RefreshTokenStore {
   constructor(
     private readonly db: Db,
     private readonly log: Logger,
+    /** Told of every family this store revokes (reuse included), so sockets resting on it close on every node. */
+    private readonly onFamiliesRevoked: (userId: string, familyIds: string[]) => Promise<void> = async () => {},
   ) {
     // read on every request made with an access token from `auth/token`
     this.liveInFamily = db
@@ -83,10 +85,21 @@ export class RefreshTokenStore {
 
   /** Revokes every token of a family. */
   async revokeFamily(familyId: string): Promise<void> {
-    await this.db
+    const rows = await this.db
       .update(refreshTokens)
       .set({ revokedAt: new Date() })
       .where(and(eq(refreshTokens.familyId, familyId), isNull(refreshTokens.revokedAt)))
+      .returning({ userId: refreshTokens.userId, familyId: refreshTokens.familyId })
+    await this.announce(rows)
+  }
+
+  private async announce(rows: { userId: string; familyId: string }[]): Promise<void> {
+    const byUser = new Map<string, Set<string>>()
+    for (const r of rows) byUser.set(r.userId, (byUser.get(r.userId) ?? new Set()).add(r.familyId))
+    for (const [userId, families] of byUser)
+      await this.onFamiliesRevoked(userId, [...families]).catch((err) =>
+        this.log.warn('announcing revoked refresh families failed', { userId, err: err as Error }),
+      )
   }
 
   /** Revokes the family of a presented token; unknown tokens are ignored (RFC 7009: revocation does not reveal validity). */
@@ -101,10 +114,12 @@ export class RefreshTokenStore {
 
   /** Revokes every family started from an API key (the key was revoked). */
   async revokeForApiKey(apiKeyId: string): Promise<void> {
-    await this.db
+    const rows = await this.db
       .update(refreshTokens)
       .set({ revokedAt: new Date() })
       .where(and(eq(refreshTokens.apiKeyId, apiKeyId), isNull(refreshTokens.revokedAt)))
+      .returning({ userId: refreshTokens.userId, familyId: refreshTokens.familyId })
+    await this.announce(rows)
   }
 
   /** Whether a family still has a live token (access tokens minted from it stay valid only while it does). */

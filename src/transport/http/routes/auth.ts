@@ -77,8 +77,8 @@ async function revokePresented(s: Services, p: Principal): Promise<string> {
     await s.refreshTokens.revokeForApiKey(p.credentialId)
   }
   if (p.boundTo?.sessionId) await s.sessions.revoke(p.boundTo.sessionId)
-  if (p.boundTo?.familyId) await s.refreshTokens.revokeFamily(p.boundTo.familyId)
-  await announceRevoked(s.bus, p.user.id, [p.credentialId, p.boundTo?.sessionId, p.boundTo?.familyId])
+  if (p.boundTo?.familyId) await s.refreshTokens.revokeFamily(p.boundTo.familyId) // announces the family itself
+  await announceRevoked(s.bus, p.user.id, [p.credentialId, p.boundTo?.sessionId])
   return p.via
 }
 
