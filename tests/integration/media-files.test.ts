@@ -147,9 +147,17 @@ describe('style previews', () => {
 
   test('the second request is served from memory, identical, and revalidates with 304', async () => {
     const a = await fetch(`${k.url}/static/styles/neon-glow.webp`)
-    const started = performance.now()
-    const b = await fetch(`${k.url}/static/styles/neon-glow.webp`)
-    expect(performance.now() - started).toBeLessThan(50)
+    // Rendering a preview takes hundreds of ms; from memory it takes about one. The median of five
+    // keeps one collector pause of a busy test machine from deciding the outcome.
+    const took: number[] = []
+    let b = a
+    for (let i = 0; i < 5; i++) {
+      const started = performance.now()
+      b = await fetch(`${k.url}/static/styles/neon-glow.webp`)
+      await b.clone().arrayBuffer()
+      took.push(performance.now() - started)
+    }
+    expect(took.sort((x, y) => x - y)[2]!).toBeLessThan(50)
     expect(Buffer.from(await a.arrayBuffer()).equals(Buffer.from(await b.arrayBuffer()))).toBe(true)
     const etag = b.headers.get('etag')!
     expect((await fetch(`${k.url}/static/styles/neon-glow.webp`, { headers: { 'if-none-match': etag } })).status).toBe(304)
