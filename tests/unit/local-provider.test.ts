@@ -86,7 +86,7 @@ describe('local provider', () => {
     const err = await watching.catch((e) => e)
     expect(err).toBeInstanceOf(DOMException)
     expect(err.name).toBe('AbortError')
-    expect(performance.now() - started).toBeLessThan(400)
+    expect(performance.now() - started).toBeLessThan(1500) // well short of the 3 s run, with room for a loaded machine
   })
 
   test('cancel(requestId) stops a run even without the caller aborting', async () => {
