@@ -24,6 +24,7 @@ import { LocalStorage } from './adapters/storage/local'
 import { LocalModelProvider } from './adapters/models/local'
 import { finalizeImage, imageSlots } from './domain/generations/images'
 import { UploadService } from './domain/uploads/service'
+import { TemplateService } from './domain/templates/service'
 import { actorOptionsFor, createGenerations } from './actors'
 import type { ActorEventObserver } from './actors/context'
 import { createApp } from './transport/http/app'
@@ -131,6 +132,7 @@ export async function buildKiln(
     actors: generations.runtime,
     storage,
     provider,
+    templates: new TemplateService(database.db, catalogue),
   }
   if (config.redisUrl && !config.s3)
     log.warn('local files serve one node only: set S3_* when running several nodes with REDIS_URL')

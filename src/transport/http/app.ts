@@ -14,6 +14,7 @@ import { healthRoutes } from './routes/health'
 import { falWebhookRoutes } from './routes/fal-webhook'
 import { uploadRoutes } from './routes/uploads'
 import { generationRoutes } from './routes/generations'
+import { templateRoutes } from './routes/templates'
 import { fileRoutes } from './routes/files'
 import { staticRoutes } from './routes/static'
 import { playgroundRoutes } from './routes/playground'
@@ -36,6 +37,7 @@ export function createApp(s: Services) {
     .use(socketRoutes(s))
     .use(uploadRoutes(s))
     .use(generationRoutes(s))
+    .use(templateRoutes(s))
     .use(falWebhookRoutes(s))
     .use(fileRoutes(s))
     .use(staticRoutes(s))

@@ -23,6 +23,7 @@ import type { FalProvider } from '../../adapters/models/fal'
 import type { UploadService } from '../../domain/uploads/service'
 import type { SocketHub } from '../ws/hub'
 import type { ActorRuntime, GenerationService } from '../../actors'
+import type { TemplateService } from '../../domain/templates/service'
 import type { ModelProvider } from '../../adapters/models/model'
 import type { Storage } from '../../adapters/storage/storage'
 
@@ -68,4 +69,6 @@ export interface Services {
   storage: Storage
   /** The image model: `local` (embedded) or `fal`. */
   provider: ModelProvider
+  /** Templates: own and public generation defaults (REST and migration import). */
+  templates: TemplateService
 }
