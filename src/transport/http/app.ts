@@ -15,6 +15,7 @@ import { falWebhookRoutes } from './routes/fal-webhook'
 import { uploadRoutes } from './routes/uploads'
 import { generationRoutes } from './routes/generations'
 import { templateRoutes } from './routes/templates'
+import { migrateRoutes } from './routes/migrate'
 import { fileRoutes } from './routes/files'
 import { staticRoutes } from './routes/static'
 import { playgroundRoutes } from './routes/playground'
@@ -38,6 +39,7 @@ export function createApp(s: Services) {
     .use(uploadRoutes(s))
     .use(generationRoutes(s))
     .use(templateRoutes(s))
+    .use(migrateRoutes(s))
     .use(falWebhookRoutes(s))
     .use(fileRoutes(s))
     .use(staticRoutes(s))
