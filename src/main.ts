@@ -25,6 +25,7 @@ import { LocalModelProvider } from './adapters/models/local'
 import { finalizeImage, imageSlots } from './domain/generations/images'
 import { UploadService } from './domain/uploads/service'
 import { TemplateService } from './domain/templates/service'
+import { BatchService } from './domain/batches/service'
 import { actorOptionsFor, createGenerations } from './actors'
 import type { ActorEventObserver } from './actors/context'
 import { createApp } from './transport/http/app'
@@ -99,6 +100,32 @@ export async function buildKiln(
     finalize: (bytes) => finalizeImage(bytes),
     options: { ...actorOptionsFor(config.fal ? 'fal' : 'local', config.localProviderSpeed), allowPrivateHosts: config.webhookAllowPrivate },
   })
+  // Batches follow their jobs' events; their own events go to the user's log and to every observer (webhooks) alike.
+  const emitUserEvent = (userId: string, type: string, data: Record<string, unknown>) => {
+    eventLog.append(userId, type, data).catch((err) => log.warn('event append failed', { userId, type, err: err as Error }))
+    for (const observe of actorObservers) {
+      try {
+        observe(userId, type, data)
+      } catch (err) {
+        log.error('event observer failed', { userId, type, err: err as Error })
+      }
+    }
+  }
+  const batches = new BatchService({
+    db: database.db,
+    jobs: generations.service,
+    lookups: {
+      style: (id) => catalogue.getStyle(id),
+      palette: (id) => catalogue.getPalette(id),
+      template: (userId, id) => generations.repo.templateFor(userId, id),
+      upload: (userId, id) => generations.repo.uploadOf(userId, id),
+    },
+    usage,
+    media: { storage },
+    emit: emitUserEvent,
+    log: log.child({ part: 'batches' }),
+  })
+  actorObservers.push(batches.tracker.observe)
   const services: Services = {
     config,
     log,
@@ -133,6 +160,7 @@ export async function buildKiln(
     storage,
     provider,
     templates: new TemplateService(database.db, catalogue),
+    batches,
   }
   if (config.redisUrl && !config.s3)
     log.warn('local files serve one node only: set S3_* when running several nodes with REDIS_URL')

@@ -14,6 +14,7 @@ import { healthRoutes } from './routes/health'
 import { falWebhookRoutes } from './routes/fal-webhook'
 import { uploadRoutes } from './routes/uploads'
 import { generationRoutes } from './routes/generations'
+import { batchRoutes } from './routes/batches'
 import { templateRoutes } from './routes/templates'
 import { migrateRoutes } from './routes/migrate'
 import { fileRoutes } from './routes/files'
@@ -38,6 +39,7 @@ export function createApp(s: Services) {
     .use(socketRoutes(s))
     .use(uploadRoutes(s))
     .use(generationRoutes(s))
+    .use(batchRoutes(s))
     .use(templateRoutes(s))
     .use(migrateRoutes(s))
     .use(falWebhookRoutes(s))

@@ -24,6 +24,7 @@ import type { UploadService } from '../../domain/uploads/service'
 import type { SocketHub } from '../ws/hub'
 import type { ActorRuntime, GenerationService } from '../../actors'
 import type { TemplateService } from '../../domain/templates/service'
+import type { BatchService } from '../../domain/batches/service'
 import type { ModelProvider } from '../../adapters/models/model'
 import type { Storage } from '../../adapters/storage/storage'
 
@@ -71,4 +72,6 @@ export interface Services {
   provider: ModelProvider
   /** Templates: own and public generation defaults (REST and migration import). */
   templates: TemplateService
+  /** Batches: many generations as one request, followed through their jobs' events. */
+  batches: BatchService
 }

@@ -108,8 +108,10 @@ export interface ServerEvents {
   'generation.completed': Record<string, unknown> & { id: string }
   'generation.failed': Record<string, unknown> & { id: string; error: { code: string; message: string } }
   'generation.cancelled': Record<string, unknown> & { id: string }
+  'batch.started': Record<string, unknown>
   'batch.progress': Record<string, unknown>
   'batch.completed': Record<string, unknown>
+  'batch.failed': Record<string, unknown>
   'quota.updated': Record<string, unknown>
   'quota.warning': Record<string, unknown>
 }
