@@ -91,6 +91,7 @@ export async function buildKiln(
   const actorObservers: ActorEventObserver[] = []
   const generations = createGenerations({
     observers: actorObservers,
+    cluster: redis && { redis: redis.conn, node: config.nodeName, leaseMs: config.actorLeaseMs },
     db: database.db,
     log,
     eventLog,

@@ -85,18 +85,18 @@ export class GenerationService {
   }
 
   /** Counts one request against the user's per-minute limit (the actor is the single writer of the bucket). */
-  takeRequest(user: GenerationUser): RateDecision {
-    return this.runtime.actorFor(user.id, user.tier).takeRequest(user.tier)
+  takeRequest(user: GenerationUser): RateDecision | Promise<RateDecision> {
+    return this.runtime.takeRequest(user.id, user.tier)
   }
 
   /** Validates, reserves quota and queues a job with the user's actor. */
   async submit(user: GenerationUser, raw: GenerationInput, opts: SubmitOptions = {}): Promise<Submitted> {
     if (opts.countRequest) {
-      const d = this.takeRequest(user)
+      const d = await this.takeRequest(user)
       if (!d.allowed) throw rateLimited(d)
     }
     const input = await normalizeInput(raw, user, this.lookups)
-    const accepted = await this.runtime.actorFor(user.id, user.tier).send({
+    const accepted = await this.runtime.send(user.id, user.tier, {
       type: 'submit',
       tier: user.tier,
       input,
@@ -114,7 +114,7 @@ export class GenerationService {
   }
 
   private position(row: Generation): number | null {
-    return row.status === 'queued' ? (this.runtime.peek(row.userId)?.positionOf(row.id) ?? null) : null
+    return row.status === 'queued' ? this.runtime.positionOf(row.userId, row.id) : null
   }
 
   async get(user: GenerationUser, id: string): Promise<GenerationView> {
@@ -144,14 +144,14 @@ export class GenerationService {
   async cancel(user: GenerationUser, id: string): Promise<GenerationView> {
     const row = await this.owned(user, id)
     if (isTerminal(row.status)) throw new AppError('CONFLICT', `generation already ${row.status}`)
-    const cancelled = await this.runtime.actorFor(user.id, user.tier).send({ type: 'cancel', generationId: id })
+    const cancelled = await this.runtime.send(user.id, user.tier, { type: 'cancel', generationId: id })
     return toView(cancelled, this.storage)
   }
 
   /** Deletes a job and its files; a running one is stopped first. */
   async remove(user: GenerationUser, id: string): Promise<void> {
     const row = await this.owned(user, id)
-    if (!isTerminal(row.status)) await this.runtime.actorFor(user.id, user.tier).send({ type: 'forget', generationId: id })
+    if (!isTerminal(row.status)) await this.runtime.send(user.id, user.tier, { type: 'forget', generationId: id })
     const deleted = await this.repo.delete(user.id, id)
     if (!deleted) throw notFound('generation')
     const keys = [deleted.imageKey, deleted.thumbnailKey].filter((k): k is string => Boolean(k))

@@ -11,7 +11,9 @@ import type { InputLookups } from '../domain/generations/input'
 import { GenerationRepository } from '../domain/generations/repository'
 import type { UsageReader } from '../domain/usage/reader'
 import type { Logger } from '../lib/logger'
-import { type ActorEventObserver, type ActorOptions, DEFAULT_ACTOR_OPTIONS, type FinalImage } from './context'
+import type { RedisConnections } from '../adapters/coordination/redis'
+import { ClusterActorRuntime } from './cluster-runtime'
+import { type ActorContext, type ActorEventObserver, type ActorOptions, DEFAULT_ACTOR_OPTIONS, type FinalImage } from './context'
 import { GenerationService } from './generation-service'
 import { NodeSlots } from './node-slots'
 import { type ActorRuntime, LocalActorRuntime } from './runtime'
@@ -31,6 +33,8 @@ export interface GenerationDeps {
   options?: Partial<ActorOptions>
   /** Followers of every actor event (batches, outgoing webhooks); more may be pushed before jobs start. */
   observers?: ActorEventObserver[]
+  /** Several nodes over Redis: actors are owned through leases and reached by forwarding (cluster-runtime.ts). */
+  cluster?: { redis: RedisConnections; node: string; leaseMs: number }
 }
 
 /**
@@ -60,7 +64,7 @@ export function createGenerations(deps: GenerationDeps): { runtime: ActorRuntime
   }
   const media = deps.media
   const options = { ...DEFAULT_ACTOR_OPTIONS, ...deps.options }
-  const runtime = new LocalActorRuntime({
+  const ctx: ActorContext = {
     observers: deps.observers ?? [],
     db: deps.db,
     repo,
@@ -77,6 +81,7 @@ export function createGenerations(deps: GenerationDeps): { runtime: ActorRuntime
     log: deps.log.child({ part: 'actors' }),
     options,
     slots: new NodeSlots(options.maxRunningJobs),
-  })
+  }
+  const runtime = deps.cluster ? new ClusterActorRuntime(ctx, deps.cluster.redis, deps.cluster) : new LocalActorRuntime(ctx)
   return { runtime, repo, service: new GenerationService(runtime, repo, lookups, media) }
 }

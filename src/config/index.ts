@@ -43,6 +43,8 @@ export interface Config {
   logLevel: LogLevel
   /** Speed factor of the local provider: 1 is the real pace, 0.01 is a hundred times faster (tests). */
   localProviderSpeed: number
+  /** Redis lease of a session actor (cluster mode); renewed every third of it. */
+  actorLeaseMs: number
 }
 
 /** One row of the documented configuration table; README's table is checked against this list. */
@@ -78,6 +80,7 @@ export const CONFIG_VARIABLES: ConfigVariable[] = [
   { name: 'WEBHOOK_ALLOW_PRIVATE', default: '', meaning: 'comma list of hosts exempt from the SSRF guard; tests only' },
   { name: 'LOG_LEVEL', default: 'info', meaning: '`debug`, `info`, `warn` or `error`' },
   { name: 'LOCAL_PROVIDER_SPEED', default: '1', meaning: 'pace of the local provider (0.01 = 100× faster, for tests)' },
+  { name: 'ACTOR_LEASE_MS', default: '10000', meaning: "how long a node's claim on a user's actor lasts unrenewed (cluster); failover takes about this long" },
 ]
 
 type Env = Record<string, string | undefined>
@@ -229,5 +232,6 @@ export function loadConfig(env: Env = process.env): Config {
     webhookAllowPrivate,
     logLevel: levelRaw as LogLevel,
     localProviderSpeed: num(env, 'LOCAL_PROVIDER_SPEED', 1, 0.0001, 100),
+    actorLeaseMs: int(env, 'ACTOR_LEASE_MS', 10_000, 500, 600_000),
   }
 }

@@ -4,7 +4,7 @@
  */
 import { and, asc, count, desc, eq, getTableColumns, gt, inArray, lt, or, type SQL, sql } from 'drizzle-orm'
 import type { Db } from '../../adapters/db/client'
-import { type Generation, type Tier, generations, templates, uploads, users } from '../../adapters/db/schema'
+import { type Generation, type Tier, actorEpochs, generations, templates, uploads, users } from '../../adapters/db/schema'
 import { ReservationBatcher, type Reserved } from './accept-batch'
 import { ACTIVE_STATUSES, type GenerationStatus } from './lifecycle'
 
@@ -126,12 +126,34 @@ export class GenerationRepository {
    * moved on: a late writer never overwrites a terminal state.
    */
   async updateActive(id: string, patch: Partial<Generation>, onlyIn?: GenerationStatus[]): Promise<Generation | undefined> {
+    const fence = this.fence
     const rows = await this.db
       .update(generations)
       .set({ ...patch, updatedAt: new Date() })
-      .where(and(eq(generations.id, id), inArray(generations.status, onlyIn ?? activeStatuses)))
+      .where(
+        and(
+          eq(generations.id, id),
+          inArray(generations.status, onlyIn ?? activeStatuses),
+          fence ? sql`exists (select 1 from ${actorEpochs} where ${actorEpochs.userId} = ${fence.userId} and ${actorEpochs.epoch} = ${fence.epoch})` : undefined,
+        ),
+      )
       .returning()
     return rows[0]
+  }
+
+  /** Job-state writes of an actor that took its user at `epoch` (cluster mode); see withFence. */
+  private fence?: { userId: string; epoch: number }
+
+  /**
+   * The same repository whose job-state writes (`updateActive`) apply only
+   * while the user's ownership epoch is still `epoch`: once another node has
+   * taken the user over, a stalled former owner's late writes change nothing
+   * (and read as "the job moved on", which stops its run).
+   */
+  withFence(userId: string, epoch: number): GenerationRepository {
+    const fenced = Object.create(this) as GenerationRepository
+    fenced.fence = { userId, epoch }
+    return fenced
   }
 
   async setLiked(userId: string, id: string, isLiked: boolean): Promise<Generation | undefined> {

@@ -42,7 +42,7 @@ export function authPlugin(s: Services) {
         const principal: Principal | undefined = await s.auth.authenticate(presentedCredentials(request.headers))
         if (!principal) throw new AppError('UNAUTHORIZED', 'authentication required')
         // Every authenticated REST request counts against the per-minute limit (headers set, 429 past it).
-        enforceRateLimit(s.generations, principal.user, set.headers)
+        await enforceRateLimit(s.generations, principal.user, set.headers)
         return { principal, user: principal.user }
       },
     },

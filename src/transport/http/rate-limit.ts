@@ -22,13 +22,14 @@ export function rateLimitHeaders(d: RateDecision, now = Date.now()): Record<stri
 }
 
 export interface RequestLimiter {
-  takeRequest(user: { id: string; tier: Tier }): RateDecision
+  /** A plain decision when the user's actor is on this node; a promise when it is asked over the cluster. */
+  takeRequest(user: { id: string; tier: Tier }): RateDecision | Promise<RateDecision>
 }
 
 /** Counts the request, sets the headers, and throws 429 RATE_LIMIT_EXCEEDED past the limit. */
-export function enforceRateLimit(limiter: RequestLimiter | undefined, user: { id: string; tier: Tier }, headers: Record<string, unknown>) {
+export async function enforceRateLimit(limiter: RequestLimiter | undefined, user: { id: string; tier: Tier }, headers: Record<string, unknown>) {
   if (!limiter) return
-  const d = limiter.takeRequest(user)
+  const d = await limiter.takeRequest(user)
   Object.assign(headers, rateLimitHeaders(d))
   if (!d.allowed) throw rateLimited(d)
 }

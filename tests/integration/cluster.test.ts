@@ -1,0 +1,255 @@
+/**
+ * Several real Kiln processes on distinct loopback ports sharing PostgreSQL
+ * and Redis: one owner per user actor (a Redis lease), requests forwarded to
+ * it from any node, a fencing epoch per takeover, failover when the owner is
+ * killed, and a paused owner that cannot overwrite its successor's work.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import postgres from 'postgres'
+import { createClient } from 'redis'
+import { freshPostgresDatabase } from '../harness'
+import { freePort, postgresUrlForServerTests, redisUrlForServerTests, skipWithout } from '../services'
+
+const skip = skipWithout({ postgres: true, redis: true })
+const root = resolve(import.meta.dir, '../..')
+const LEASE_MS = 1500
+
+interface Node {
+  name: string
+  base: string
+  proc: ReturnType<typeof Bun.spawn>
+  output: Promise<string>
+}
+
+let db: { url: string; drop: () => Promise<void> }
+let sql: ReturnType<typeof postgres>
+const redis = createClient({ url: redisUrlForServerTests })
+const dataDir = mkdtempSync(join(tmpdir(), 'kiln-cluster-'))
+const tag = Math.random().toString(36).slice(2, 8)
+const nodes: Node[] = []
+
+async function startNode(name: string): Promise<Node> {
+  const port = await freePort()
+  const base = `http://127.0.0.1:${port}`
+  const proc = Bun.spawn(['bun', 'run', 'src/main.ts'], {
+    cwd: root,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      PUBLIC_URL: base,
+      DATABASE_URL: db.url,
+      REDIS_URL: redisUrlForServerTests,
+      NODE_NAME: `${name}-${tag}`,
+      DATA_DIR: join(dataDir, name),
+      JWT_SECRET: 'cluster-test-jwt-secret-0123456789abcdef',
+      SESSION_SECRET: 'cluster-test-session-secret-0123456789abcdef',
+      ACTOR_LEASE_MS: String(LEASE_MS),
+      LOCAL_PROVIDER_SPEED: '0.1',
+      LOG_LEVEL: 'info',
+    },
+    stdout: 'pipe',
+    stderr: 'pipe',
+  })
+  const output = Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]).then(([a, b]) => a + b)
+  const end = Date.now() + 30_000
+  for (;;) {
+    if (await fetch(`${base}/health/ready`).then((r) => r.status === 200, () => false)) break
+    if (Date.now() > end || proc.exitCode !== null) throw new Error(`${name} never became ready: ${await output}`)
+    await Bun.sleep(50)
+  }
+  const node = { name: `${name}-${tag}`, base, proc, output }
+  nodes.push(node)
+  return node
+}
+
+async function call(node: Node, path: string, init: RequestInit & { json?: unknown } = {}) {
+  const headers = new Headers(init.headers)
+  let body = init.body
+  if (init.json !== undefined) {
+    headers.set('content-type', 'application/json')
+    body = JSON.stringify(init.json)
+  }
+  const res = await fetch(`${node.base}${path}`, { ...init, headers, body })
+  // biome-ignore lint/suspicious/noExplicitAny: test bodies are checked field by field
+  return { status: res.status, headers: res.headers, body: (await res.json()) as any }
+}
+
+async function signIn(node: Node, email: string, tier: string) {
+  const r = await call(node, '/api/v1/auth/dev', { method: 'POST', json: { email, tier } })
+  expect(r.status).toBe(200)
+  return { id: r.body.data.user.id as string, auth: { authorization: `Bearer ${r.body.data.accessToken}` } }
+}
+
+const ownerOf = (userId: string) => redis.get(`kiln:lease:${userId}`)
+const nodeNamed = (name: string | null) => nodes.find((n) => n.name === name)
+const running = (n: Node) => n.proc.exitCode === null && n.proc.signalCode === null
+
+async function until<T>(probe: () => Promise<T | undefined>, ms: number, what: string): Promise<T> {
+  const end = Date.now() + ms
+  for (;;) {
+    const v = await probe().catch(() => undefined)
+    if (v !== undefined) return v
+    if (Date.now() > end) throw new Error(`${what} not reached within ${ms} ms`)
+    await Bun.sleep(50)
+  }
+}
+
+const input = (prompt: string) => ({ prompt, style: 'modern', palette: 'ocean', aspectRatio: '1:1', size: '1K' })
+
+describe.skipIf(skip)('cluster of three nodes', () => {
+  let a: Node
+  let b: Node
+  let c: Node
+
+  beforeAll(async () => {
+    db = await freshPostgresDatabase(postgresUrlForServerTests)
+    sql = postgres(db.url, { max: 2, onnotice: () => {} })
+    await redis.connect()
+    ;[a, b, c] = await Promise.all([startNode('a'), startNode('b'), startNode('c')])
+  }, 60_000)
+
+  afterAll(async () => {
+    for (const n of nodes) {
+      n.proc.kill('SIGCONT')
+      n.proc.kill('SIGKILL')
+    }
+    await Promise.all(nodes.map((n) => n.proc.exited))
+    await sql?.end({ timeout: 5 })
+    await db?.drop()
+    await redis.quit().catch(() => {})
+    rmSync(dataDir, { recursive: true, force: true })
+  })
+
+  test('one owner per user: the per-minute limit holds across nodes, and every node answers', async () => {
+    const u = await signIn(a, `limit-${tag}@example.com`, 'free')
+    const spread = [a, b, c]
+    const statuses: number[] = []
+    // The free tier allows 10 requests a minute in all, whichever nodes they reach.
+    for (let i = 0; i < 12; i++) statuses.push((await call(spread[i % 3]!, '/api/v1/account/quota', { headers: u.auth })).status)
+    expect(statuses.slice(0, 10)).toEqual(Array(10).fill(200))
+    expect(statuses.slice(10)).toEqual([429, 429])
+    const owner = await ownerOf(u.id)
+    expect(nodes.map((n) => n.name)).toContain(owner!)
+    const [epoch] = await sql`select epoch, node from actor_epochs where user_id = ${u.id}`
+    expect({ epoch: Number(epoch!.epoch), node: epoch!.node }).toEqual({ epoch: 1, node: owner! })
+  })
+
+  test('a job submitted through a non-owner runs on the owner and completes; cancel is forwarded too', async () => {
+    const u = await signIn(a, `forward-${tag}@example.com`, 'pro')
+    await call(a, '/api/v1/account', { headers: u.auth }) // the first request makes a the owner
+    expect(await ownerOf(u.id)).toBe(a.name)
+    const made = await call(b, '/api/v1/generations', { method: 'POST', headers: u.auth, json: input('forwarded job') })
+    expect(made.status).toBe(202)
+    expect(made.body.data).toMatchObject({ status: 'queued', position: expect.any(Number) })
+    const done = await until(
+      async () => {
+        const g = await call(c, `/api/v1/generations/${made.body.data.id}`, { headers: u.auth })
+        return g.body.data.status === 'completed' ? g.body.data : undefined
+      },
+      20_000,
+      'completion',
+    )
+    expect(done.width).toBeGreaterThan(0)
+    const slow = await call(c, '/api/v1/generations', { method: 'POST', headers: u.auth, json: input('to be cancelled [slow]') })
+    expect(slow.status).toBe(202)
+    const cancelled = await call(b, `/api/v1/generations/${slow.body.data.id}/cancel`, { method: 'POST', headers: u.auth })
+    expect(cancelled.status).toBe(200)
+    expect(cancelled.body.data.status).toBe('cancelled')
+    expect((await call(c, `/api/v1/generations/${slow.body.data.id}/cancel`, { method: 'POST', headers: u.auth })).status).toBe(409)
+  })
+
+  test('the owner is killed mid-job: another node takes the user over and finishes the job', async () => {
+    const u = await signIn(b, `failover-${tag}@example.com`, 'pro')
+    const made = await call(b, '/api/v1/generations', { method: 'POST', headers: u.auth, json: input('survives its node [slow]') })
+    expect(made.status).toBe(202)
+    const owner = nodeNamed(await ownerOf(u.id))!
+    expect(owner).toBeDefined()
+    await until(async () => ((await sql`select status from generations where id = ${made.body.data.id}`)[0]?.status === 'generating' ? true : undefined), 10_000, 'generating')
+    owner.proc.kill('SIGKILL')
+    await owner.proc.exited
+    const survivor = [a, b, c].find((n) => n !== owner && running(n))!
+    // Requests keep working from the first one after the kill: nobody listens for the dead node, so its lease is taken over.
+    expect((await call(survivor, '/api/v1/account', { headers: u.auth })).status).toBe(200)
+    const done = await until(
+      async () => {
+        const g = await call(survivor, `/api/v1/generations/${made.body.data.id}`, { headers: u.auth })
+        return g.body.data.status === 'completed' ? g.body.data : undefined
+      },
+      20_000,
+      'completion after failover',
+    )
+    expect(done.progress).toBe(100)
+    const newOwner = await ownerOf(u.id)
+    expect(newOwner).not.toBe(owner.name)
+    const [e] = await sql`select epoch, node from actor_epochs where user_id = ${u.id}`
+    expect({ epoch: Number(e!.epoch), node: e!.node }).toEqual({ epoch: 2, node: newOwner! })
+    const [q] = await sql`select generations - refunded as used from usage_counters where user_id = ${u.id}`
+    expect(q?.used).toBe(1)
+  }, 40_000)
+
+  test('a paused owner loses its lease, its successor finishes the job, and the old one stands down when it wakes', async () => {
+    const alive = nodes.filter(running)
+    expect(alive.length).toBeGreaterThanOrEqual(2)
+    const [first, second] = alive as [Node, Node]
+    const u = await signIn(first, `paused-${tag}@example.com`, 'pro')
+    await call(first, '/api/v1/account', { headers: u.auth })
+    expect(await ownerOf(u.id)).toBe(first.name)
+    const made = await call(first, '/api/v1/generations', { method: 'POST', headers: u.auth, json: input('outlives a pause [slow]') })
+    expect(made.status).toBe(202)
+    await until(async () => ((await sql`select status from generations where id = ${made.body.data.id}`)[0]?.status === 'generating' ? true : undefined), 10_000, 'generating')
+
+    first.proc.kill('SIGSTOP')
+    try {
+      // While the paused owner still holds the lease, forwarded requests time out with 503; once it lapses, the other node takes over.
+      const taken = await until(
+        async () => {
+          const r = await call(second, '/api/v1/account', { headers: u.auth })
+          return r.status === 200 ? r : undefined
+        },
+        LEASE_MS * 6,
+        'takeover',
+      )
+      expect(taken.status).toBe(200)
+      expect(await ownerOf(u.id)).toBe(second.name)
+      const done = await until(
+        async () => {
+          const g = await call(second, `/api/v1/generations/${made.body.data.id}`, { headers: u.auth })
+          return g.body.data.status === 'completed' ? g.body.data : undefined
+        },
+        20_000,
+        'completion by the successor',
+      )
+      expect(done.progress).toBe(100)
+    } finally {
+      first.proc.kill('SIGCONT')
+    }
+    // Awake again, the old owner finds its lease gone and stops its actor; its late writes are fenced off.
+    const [e] = await sql`select epoch, node from actor_epochs where user_id = ${u.id}`
+    expect({ epoch: Number(e!.epoch), node: e!.node }).toEqual({ epoch: 2, node: second.name })
+    await Bun.sleep(LEASE_MS)
+    const [row] = await sql`select status, progress, completed_at from generations where id = ${made.body.data.id}`
+    expect(row).toMatchObject({ status: 'completed', progress: 100 })
+    expect(await ownerOf(u.id)).toBe(second.name)
+    // And the old owner serves the user again by forwarding to the new one.
+    expect((await call(first, '/api/v1/account', { headers: u.auth })).status).toBe(200)
+    first.proc.kill('SIGTERM')
+    await first.proc.exited
+    expect(await first.output).toContain('actor lease lost')
+  }, 60_000)
+
+  test('SIGTERM hands the actors off: the leases are released at once', async () => {
+    const alive = nodes.filter(running)
+    const last = alive[0]!
+    const u = await signIn(last, `handoff-${tag}@example.com`, 'pro')
+    await call(last, '/api/v1/account', { headers: u.auth })
+    expect(await ownerOf(u.id)).toBe(last.name)
+    last.proc.kill('SIGTERM')
+    expect(await last.proc.exited).toBe(0)
+    expect(await ownerOf(u.id)).toBeNull()
+  }, 30_000)
+})
