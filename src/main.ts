@@ -26,6 +26,9 @@ import { finalizeImage, imageSlots } from './domain/generations/images'
 import { UploadService } from './domain/uploads/service'
 import { TemplateService } from './domain/templates/service'
 import { BatchService } from './domain/batches/service'
+import { type DispatcherOptions, WebhookDispatcher } from './domain/webhooks/dispatcher'
+import { WebhookEventRecorder } from './domain/webhooks/recorder'
+import { WebhookRegistry } from './domain/webhooks/registry'
 import { actorOptionsFor, createGenerations } from './actors'
 import type { ActorEventObserver } from './actors/context'
 import { createApp } from './transport/http/app'
@@ -53,7 +56,7 @@ export interface Kiln {
 export async function buildKiln(
   config: Config,
   log: Logger = createLogger(config.logLevel, { node: config.nodeName }),
-  given: { database?: Database; googleEndpoints?: Partial<GoogleEndpoints> } = {},
+  given: { database?: Database; googleEndpoints?: Partial<GoogleEndpoints>; webhooks?: Partial<DispatcherOptions> } = {},
 ): Promise<Kiln> {
   // Redis connects while the database opens; embedded mode stays in-process.
   const [database, redis] = await Promise.all([
@@ -89,6 +92,10 @@ export async function buildKiln(
   const usage = new UsageReader(database.db)
   // Session actors and the generation lifecycle. Observers follow every actor event (batches, outgoing webhooks).
   const actorObservers: ActorEventObserver[] = []
+  // Outgoing webhooks: events become delivery rows here; every node's dispatcher sends due rows.
+  const webhookDispatcher = new WebhookDispatcher(database.db, log.child({ part: 'webhooks' }), { ...given.webhooks, allowPrivate: config.webhookAllowPrivate })
+  const webhookRecorder = new WebhookEventRecorder(database.db, log.child({ part: 'webhooks' }), () => webhookDispatcher.wake())
+  actorObservers.push(webhookRecorder.observe)
   const generations = createGenerations({
     observers: actorObservers,
     cluster: redis && { redis: redis.conn, node: config.nodeName, leaseMs: config.actorLeaseMs },
@@ -162,6 +169,7 @@ export async function buildKiln(
     provider,
     templates: new TemplateService(database.db, catalogue),
     batches,
+    webhooks: new WebhookRegistry(database.db, { allowPrivate: config.webhookAllowPrivate, onQueued: () => webhookDispatcher.wake() }),
   }
   if (config.redisUrl && !config.s3)
     log.warn('local files serve one node only: set S3_* when running several nodes with REDIS_URL')
@@ -169,6 +177,7 @@ export async function buildKiln(
   // Not awaited: a node whose Redis is down still starts (and reports 503 until it is back).
   closeSocketsOnRevocation(services.bus, services.sockets).catch((err) => log.warn('revocation subscription failed', { err: err as Error }))
   const stopHousekeeping = startHousekeeping(database.db, log.child({ part: 'housekeeping' }))
+  webhookDispatcher.start()
   // In a cluster, fal's webhook may land on a node that does not watch the job: that node relays it here.
   if (falProvider && services.bus.kind === 'redis')
     await services.bus.subscribe(FAL_COMPLETIONS_TOPIC, (m) => void falProvider.handleWebhook(JSON.parse(m)))
@@ -183,6 +192,9 @@ export async function buildKiln(
       services.sockets.closeAll()
       // Running jobs stop without ending: the next start resumes them from PostgreSQL.
       await generations.runtime.stop()
+      // Events of the jobs that just stopped are written; sends in flight end or go back to pending.
+      await webhookRecorder.flush()
+      await webhookDispatcher.stop()
       storage.close?.()
       await redis?.close()
       await database.close()

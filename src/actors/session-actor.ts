@@ -162,6 +162,7 @@ export class SessionActor {
     )
     if (!reserved) {
       const q = await this.ctx.usage.quotaSnapshot(this.userId, msg.tier)
+      this.emit('quota.exceeded', { limit: q.limit, used: q.used, resetAt: q.resetAt.toISOString() })
       throw new AppError('QUOTA_EXCEEDED', `daily generation quota of ${limits.generationsPerDay} reached`, { limit: q.limit, resetAt: q.resetAt.toISOString() }, {
         ...quotaHeaders(q),
         'retry-after': String(Math.max(1, Math.ceil((q.resetAt.getTime() - Date.now()) / 1000))),

@@ -17,6 +17,7 @@ import { generationRoutes } from './routes/generations'
 import { batchRoutes } from './routes/batches'
 import { templateRoutes } from './routes/templates'
 import { migrateRoutes } from './routes/migrate'
+import { webhookRoutes } from './routes/webhooks'
 import { fileRoutes } from './routes/files'
 import { staticRoutes } from './routes/static'
 import { playgroundRoutes } from './routes/playground'
@@ -42,6 +43,7 @@ export function createApp(s: Services) {
     .use(batchRoutes(s))
     .use(templateRoutes(s))
     .use(migrateRoutes(s))
+    .use(webhookRoutes(s))
     .use(falWebhookRoutes(s))
     .use(fileRoutes(s))
     .use(staticRoutes(s))

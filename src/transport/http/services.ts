@@ -27,6 +27,7 @@ import type { TemplateService } from '../../domain/templates/service'
 import type { BatchService } from '../../domain/batches/service'
 import type { ModelProvider } from '../../adapters/models/model'
 import type { Storage } from '../../adapters/storage/storage'
+import type { WebhookRegistry } from '../../domain/webhooks/registry'
 
 export interface Services {
   config: Config
@@ -74,4 +75,6 @@ export interface Services {
   templates: TemplateService
   /** Batches: many generations as one request, followed through their jobs' events. */
   batches: BatchService
+  /** Outgoing webhooks: registrations, their delivery log, test sends and redelivery. */
+  webhooks: WebhookRegistry
 }

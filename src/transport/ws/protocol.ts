@@ -114,6 +114,7 @@ export interface ServerEvents {
   'batch.failed': Record<string, unknown>
   'quota.updated': Record<string, unknown>
   'quota.warning': Record<string, unknown>
+  'quota.exceeded': Record<string, unknown>
 }
 export type ServerEventType = keyof ServerEvents
 
