@@ -13,7 +13,7 @@ import { verifySignature } from '../../src/domain/webhooks/signing'
 import { newId } from '../../src/lib/ids'
 import { createLogger } from '../../src/lib/logger'
 import { type TestKiln, eventually, json, startKiln } from '../harness'
-import { signIn, submit, untilTerminal } from './generations-support'
+import { basicInput, signIn, submit, untilTerminal } from './generations-support'
 
 const MAX_ATTEMPTS = 4
 
@@ -196,6 +196,19 @@ test('a submit refused for quota sends quota.exceeded with limit, used and reset
   expect(body).toMatchObject({ type: 'quota.exceeded', data: { limit: 500, used: 500 } })
   expect(Date.parse(body.data.resetAt)).toBeGreaterThan(Date.now())
   expectSigned(at(hook.path)[0]!, hook.secret)
+})
+
+test('a batch delivers batch.started and batch.completed from the batches service through the same observers', async () => {
+  const u = await signIn(k, 'pro')
+  const hook = await register(u, ['batch.started', 'batch.completed', 'batch.failed'])
+  const r = await json(k.request('/api/v1/batches', { method: 'POST', headers: u.headers, json: { items: [basicInput('one'), basicInput('two')] } }))
+  expect(r.status).toBe(202)
+  const batchId = r.body.data.id
+  await eventually(() => at(hook.path).some((x) => JSON.parse(x.body).type === 'batch.completed'), 15_000, 'batch.completed delivered')
+  const bodies = at(hook.path).map((x) => JSON.parse(x.body))
+  expect(bodies.map((b) => b.type)).toContain('batch.started')
+  for (const b of bodies) expect(b.data.id).toBe(batchId)
+  for (const x of at(hook.path)) expectSigned(x, hook.secret)
 })
 
 test("a claim whose lease lapsed (its node died mid-send) comes back and is sent", async () => {
