@@ -158,15 +158,21 @@ export class ClusterActorRuntime implements ActorRuntime {
     const subs = this.redis.subscriptions
     this.unsubscribes.push(subs.add(requestChannel(this.node), (m) => void this.answer(m)))
     this.unsubscribes.push(subs.add(replyChannel(this.node), (m) => this.settle(m)))
-    await subs.settled()
+    const upkeepFailed = (err: unknown) => this.ctx.log.warn('cluster upkeep failed', { err: err as Error })
     const every = (ms: number, fn: () => Promise<unknown>) => {
-      const t = setInterval(() => void fn().catch((err) => this.ctx.log.warn('cluster upkeep failed', { err: err as Error })), ms)
+      const t = setInterval(() => void fn().catch(upkeepFailed), ms)
       t.unref?.()
       this.timers.push(t)
     }
     every(Math.max(100, Math.floor(this.opts.leaseMs / 3)), () => this.renew())
     every(Math.max(250, Math.floor(this.opts.leaseMs / 2)), () => this.reconcile())
-    return this.reconcile()
+    // A node whose Redis is down still starts (readiness says so); the timers take over once it is back.
+    if (!this.redis.cmd.isReady) return 0
+    await Promise.race([subs.settled(), Bun.sleep(this.opts.leaseMs)])
+    return this.reconcile().catch((err) => {
+      upkeepFailed(err)
+      return 0
+    })
   }
 
   async stop(): Promise<void> {
@@ -181,7 +187,8 @@ export class ClusterActorRuntime implements ActorRuntime {
       clearTimeout(w.timer)
       w.resolve({ id, ok: false, error: { errorCode: 'SERVICE_UNAVAILABLE', message: 'this node is shutting down; retry shortly', headers: { 'retry-after': '1' } } })
     }
-    await Promise.allSettled(this.unsubscribes.map((u) => u()))
+    // Bounded: with Redis away an UNSUBSCRIBE waits in the offline queue, and the connection closes next anyway.
+    await Promise.race([Promise.allSettled(this.unsubscribes.map((u) => u())), Bun.sleep(1000)])
   }
 
   /** Runs `req` on the user's actor: here when this node owns it (taking the lease if free), else on the owner. */

@@ -44,6 +44,7 @@ const FULL_ENV = () => ({
   S3_FORCE_PATH_STYLE: 'true',
   LOG_LEVEL: 'warn',
   LOCAL_PROVIDER_SPEED: '0.5',
+  ACTOR_LEASE_MS: '15000',
 })
 
 function refused(env: Record<string, string>): ConfigError {
@@ -84,6 +85,7 @@ describe('loadConfig', () => {
       webhookAllowPrivate: [],
       logLevel: 'warn',
       localProviderSpeed: 0.5,
+      actorLeaseMs: 15000,
     })
     // the documented table and the test's environment name the same variables
     const documented = CONFIG_VARIABLES.map((v) => v.name).sort()
