@@ -83,4 +83,35 @@ export class IdempotencyStore {
   async release(userId: string, key: string): Promise<void> {
     await this.db.delete(idempotencyRecords).where(and(eq(idempotencyRecords.userId, userId), eq(idempotencyRecords.key, key)))
   }
+
+  /**
+   * Runs an accepting POST under its `Idempotency-Key`, when it has one: a
+   * repeat answers the first response (with `Idempotent-Replayed: true`), the
+   * first response is kept for those repeats, and a failure gives the key back
+   * so the client may retry. `fingerprint` is what makes two requests "the same".
+   */
+  async accept<T>(
+    req: { userId: string; rawKey: string | null; path: string; fingerprint: () => unknown; set: { status?: unknown; headers: Record<string, unknown> } },
+    status: number,
+    run: (key: string | undefined) => Promise<T>,
+  ): Promise<T> {
+    const key = req.rawKey === null ? undefined : checkIdempotencyKey(req.rawKey)
+    if (key) {
+      const claim = await this.claim(req.userId, key, requestHash('POST', req.path, req.fingerprint()))
+      if (claim.kind === 'replay') {
+        req.set.status = claim.status
+        req.set.headers['idempotent-replayed'] = 'true'
+        return claim.body as T
+      }
+    }
+    try {
+      const response = await run(key)
+      req.set.status = status
+      if (key) await this.complete(req.userId, key, status, response)
+      return response
+    } catch (err) {
+      if (key) await this.release(req.userId, key).catch(() => {})
+      throw err
+    }
+  }
 }

@@ -7,7 +7,7 @@ import { TIER_LIMITS } from '../../../domain/tiers'
 import { AppError } from '../../../lib/errors'
 import { authPlugin } from '../auth'
 import { Envelope, ErrorBody, PageEnvelope, PageQuery, commonErrors, ok, page } from '../envelope'
-import { IdempotencyStore, checkIdempotencyKey, requestHash } from '../idempotency'
+import { IdempotencyStore } from '../idempotency'
 import { requestIdOf } from '../request-context'
 import type { Services } from '../services'
 
@@ -56,28 +56,13 @@ export function batchRoutes(s: Services) {
     .post(
       '',
       async ({ body, user, request, set }) => {
-        const rawKey = request.headers.get('idempotency-key')
-        const key = rawKey === null ? undefined : checkIdempotencyKey(rawKey)
-        if (key) {
-          const claim = await idempotency.claim(user.id, key, requestHash('POST', '/api/v1/batches', body))
-          if (claim.kind === 'replay') {
-            set.status = claim.status
-            set.headers['idempotent-replayed'] = 'true'
-            return claim.body as ReturnType<typeof ok<BatchView>>
-          }
-        }
-        try {
+        const req = { userId: user.id, rawKey: request.headers.get('idempotency-key'), path: '/api/v1/batches', fingerprint: () => body, set }
+        return idempotency.accept(req, 202, async (key) => {
           const { batch, quota } = await batches.create(user, body, { idempotencyKey: key, requestId: requestIdOf(request) })
           Object.assign(set.headers, quotaHeaders(quota))
           set.headers.location = `/api/v1/batches/${batch.id}`
-          set.status = 202
-          const response = ok(batch)
-          if (key) await idempotency.complete(user.id, key, 202, response)
-          return response
-        } catch (err) {
-          if (key) await idempotency.release(user.id, key).catch(() => {})
-          throw err
-        }
+          return ok(batch)
+        })
       },
       {
         auth: true,

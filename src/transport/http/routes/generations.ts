@@ -8,7 +8,7 @@ import { quotaHeaders } from '../../../domain/quota/quota'
 import { AppError } from '../../../lib/errors'
 import { authPlugin } from '../auth'
 import { Envelope, ErrorBody, PageEnvelope, PageQuery, commonErrors, ok, page } from '../envelope'
-import { IdempotencyStore, checkIdempotencyKey, requestHash } from '../idempotency'
+import { IdempotencyStore } from '../idempotency'
 import { requestIdOf } from '../request-context'
 import { rejectUnknownKeys } from '../strict-body'
 import type { Services } from '../services'
@@ -53,20 +53,11 @@ export function generationRoutes(s: Services) {
     .post(
       '',
       async ({ body, user, request, set }) => {
-        const rawKey = request.headers.get('idempotency-key')
-        const key = rawKey === null ? undefined : checkIdempotencyKey(rawKey)
         const file = pendingImages.get(request)
         const image = file && new Uint8Array(await file.arrayBuffer())
-        if (key) {
-          const hashed = image ? { ...body, sourceImage: createHash('sha256').update(image).digest('hex') } : body
-          const claim = await idempotency.claim(user.id, key, requestHash('POST', '/api/v1/generations', hashed))
-          if (claim.kind === 'replay') {
-            set.status = claim.status
-            set.headers['idempotent-replayed'] = 'true'
-            return claim.body as ReturnType<typeof ok<GenerationView>>
-          }
-        }
-        try {
+        const fingerprint = () => (image ? { ...body, sourceImage: createHash('sha256').update(image).digest('hex') } : body)
+        const req = { userId: user.id, rawKey: request.headers.get('idempotency-key'), path: '/api/v1/generations', fingerprint, set }
+        return idempotency.accept(req, 202, async (key) => {
           let input = body
           if (image) {
             // create() enforces the per-user upload rate limit itself
@@ -75,14 +66,8 @@ export function generationRoutes(s: Services) {
           const { generation, quota } = await generations.submit(user, input, { idempotencyKey: key, requestId: requestIdOf(request) })
           Object.assign(set.headers, quotaHeaders(quota))
           set.headers.location = `/api/v1/generations/${generation.id}`
-          set.status = 202
-          const response = ok(generation)
-          if (key) await idempotency.complete(user.id, key, 202, response)
-          return response
-        } catch (err) {
-          if (key) await idempotency.release(user.id, key).catch(() => {})
-          throw err
-        }
+          return ok(generation)
+        })
       },
       {
         auth: true,
