@@ -13,6 +13,13 @@ export interface PageMeta {
 
 export const page = <T>(data: T[], meta: PageMeta) => ({ success: true as const, data, meta })
 
+/** One page of a numbered list: the items, the total and the page asked for. */
+export const pageOf = <T>(data: T[], total: number, pageNo: number, limit: number) =>
+  page(data, { page: pageNo, limit, total, totalPages: Math.ceil(total / limit) })
+
+/** The answer of a DELETE: `{ id, deleted: true }`. */
+export const deleted = (id: string) => ok({ id, deleted: true as const })
+
 export const ErrorBody = t.Object(
   {
     success: t.Literal(false),
@@ -35,6 +42,8 @@ export const PageMetaSchema = t.Object({
   totalPages: t.Integer(),
   nextCursor: t.Optional(t.String()),
 })
+
+export const DeletedEnvelope = t.Object({ success: t.Literal(true), data: t.Object({ id: t.String(), deleted: t.Literal(true) }) })
 
 export const PageEnvelope = <T extends TSchema>(item: T) =>
   t.Object({ success: t.Literal(true), data: t.Array(item), meta: PageMetaSchema })

@@ -7,7 +7,7 @@ import { GenerationView } from '../../../domain/generations/view'
 import { quotaHeaders } from '../../../domain/quota/quota'
 import { AppError } from '../../../lib/errors'
 import { authPlugin } from '../auth'
-import { Envelope, ErrorBody, PageEnvelope, PageQuery, commonErrors, ok, page } from '../envelope'
+import { DeletedEnvelope, Envelope, ErrorBody, PageEnvelope, PageQuery, commonErrors, deleted, ok, page } from '../envelope'
 import { IdempotencyStore } from '../idempotency'
 import { requestIdOf } from '../request-context'
 import { rejectUnknownKeys } from '../strict-body'
@@ -132,12 +132,12 @@ export function generationRoutes(s: Services) {
       '/:id',
       async ({ params, user }) => {
         await generations.remove(user, params.id)
-        return ok({ id: params.id, deleted: true as const })
+        return deleted(params.id)
       },
       {
         auth: true,
         params: IdParams,
-        response: { 200: Envelope(t.Object({ id: t.String(), deleted: t.Literal(true) })), ...errors },
+        response: { 200: DeletedEnvelope, ...errors },
         detail: { summary: 'Delete a generation and its images (a running one is cancelled first)' },
       },
     )

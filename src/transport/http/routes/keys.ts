@@ -2,7 +2,7 @@
 import { Elysia, t } from 'elysia'
 import type { ApiKeyView } from '../../../domain/identity/api-keys'
 import { authPlugin } from '../auth'
-import { Envelope, ErrorBody, PageEnvelope, PageQuery, commonErrors, ok, page } from '../envelope'
+import { Envelope, ErrorBody, PageEnvelope, PageQuery, commonErrors, ok, pageOf } from '../envelope'
 import { requestIdOf } from '../request-context'
 import type { Services } from '../services'
 import { rejectUnknownKeys } from '../strict-body'
@@ -54,7 +54,7 @@ export function keysRoutes(s: Services) {
         const pageNo = query.page ?? 1
         const limit = query.limit ?? 20
         const { items, total } = await s.apiKeys.list(user.id, pageNo, limit)
-        return page(items.map(keyView), { page: pageNo, limit, total, totalPages: Math.ceil(total / limit) })
+        return pageOf(items.map(keyView), total, pageNo, limit)
       },
       {
         auth: true,

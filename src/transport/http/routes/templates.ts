@@ -5,7 +5,7 @@ import { TEMPLATE_SCOPES, TemplateView } from '../../../domain/templates/service
 import { literals } from '../../../domain/generations/input'
 import { AppError } from '../../../lib/errors'
 import { authPlugin } from '../auth'
-import { Envelope, PageEnvelope, PageQuery, commonErrors, ok, page } from '../envelope'
+import { DeletedEnvelope, Envelope, PageEnvelope, PageQuery, commonErrors, deleted, ok, pageOf } from '../envelope'
 import { requestIdOf } from '../request-context'
 import type { Services } from '../services'
 
@@ -27,7 +27,7 @@ export function templateRoutes(s: Services) {
         const pageNo = query.page ?? 1
         const limit = query.limit ?? 20
         const { items, total } = await templates.list(user.id, { page: pageNo, limit, scope: query.scope ?? 'all', search: query.search })
-        return page(items, { page: pageNo, limit, total, totalPages: Math.ceil(total / limit) })
+        return pageOf(items, total, pageNo, limit)
       },
       {
         auth: true,
@@ -91,12 +91,12 @@ export function templateRoutes(s: Services) {
       async ({ user, params, request }) => {
         await templates.delete(user.id, params.id)
         s.log.info('template deleted', { requestId: requestIdOf(request), userId: user.id, templateId: params.id })
-        return ok({ id: params.id, deleted: true as const })
+        return deleted(params.id)
       },
       {
         auth: true,
         params: IdParams,
-        response: { 200: Envelope(t.Object({ id: t.String(), deleted: t.Literal(true) })), ...commonErrors },
+        response: { 200: DeletedEnvelope, ...commonErrors },
         detail: { summary: 'Delete one of your templates (generations made from it keep its id)' },
       },
     )

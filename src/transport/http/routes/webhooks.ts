@@ -8,7 +8,7 @@ import { DELIVERY_STATUSES } from '../../../adapters/db/schema/webhooks'
 import { WEBHOOK_EVENTS } from '../../../domain/webhooks/events'
 import type { DeliveryView, WebhookView } from '../../../domain/webhooks/registry'
 import { authPlugin } from '../auth'
-import { Envelope, ErrorBody, PageEnvelope, PageQuery, commonErrors, ok, page } from '../envelope'
+import { DeletedEnvelope, Envelope, ErrorBody, PageEnvelope, PageQuery, commonErrors, deleted, ok, pageOf } from '../envelope'
 import { requestIdOf } from '../request-context'
 import type { Services } from '../services'
 import { rejectUnknownKeys } from '../strict-body'
@@ -99,7 +99,7 @@ export function webhookRoutes(s: Services) {
         const pageNo = query.page ?? 1
         const limit = query.limit ?? 20
         const { items, total } = await webhooks.list(user.id, pageNo, limit)
-        return page(items.map(webhookView), { page: pageNo, limit, total, totalPages: Math.ceil(total / limit) })
+        return pageOf(items.map(webhookView), total, pageNo, limit)
       },
       {
         auth: true,
@@ -156,12 +156,12 @@ export function webhookRoutes(s: Services) {
       async ({ user, params, request }) => {
         await webhooks.remove(user.id, params.id)
         s.log.info('webhook deleted', { requestId: requestIdOf(request), userId: user.id, webhookId: params.id })
-        return ok({ id: params.id, deleted: true as const })
+        return deleted(params.id)
       },
       {
         auth: true,
         params: IdParams,
-        response: { 200: Envelope(t.Object({ id: t.String(), deleted: t.Literal(true) })), ...commonErrors },
+        response: { 200: DeletedEnvelope, ...commonErrors },
         detail: { summary: 'Delete a webhook and its delivery log' },
       },
     )
@@ -184,7 +184,7 @@ export function webhookRoutes(s: Services) {
         const pageNo = query.page ?? 1
         const limit = query.limit ?? 20
         const { items, total } = await webhooks.deliveries(user.id, params.id, pageNo, limit)
-        return page(items.map(deliveryView), { page: pageNo, limit, total, totalPages: Math.ceil(total / limit) })
+        return pageOf(items.map(deliveryView), total, pageNo, limit)
       },
       {
         auth: true,
