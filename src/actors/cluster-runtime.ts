@@ -41,6 +41,8 @@ export interface ClusterOptions {
 const leaseKey = (userId: string) => `kiln:lease:${userId}`
 const requestChannel = (node: string) => `kiln:actors:requests:${node}`
 const replyChannel = (node: string) => `kiln:actors:replies:${node}`
+/** A node that hands its actors off says so here, and the others reconcile at once instead of on their next tick. */
+const HANDOFF_CHANNEL = 'kiln:actors:handoff'
 
 /** Takes a free lease; returns '' when taken now, else the current holder (possibly this node). */
 const ACQUIRE = `
@@ -159,6 +161,11 @@ export class ClusterActorRuntime implements ActorRuntime {
     this.unsubscribes.push(subs.add(requestChannel(this.node), (m) => void this.answer(m)))
     this.unsubscribes.push(subs.add(replyChannel(this.node), (m) => this.settle(m)))
     const upkeepFailed = (err: unknown) => this.ctx.log.warn('cluster upkeep failed', { err: err as Error })
+    this.unsubscribes.push(
+      subs.add(HANDOFF_CHANNEL, (from) => {
+        if (from !== this.node) void this.reconcile().catch(upkeepFailed)
+      }),
+    )
     const every = (ms: number, fn: () => Promise<unknown>) => {
       const t = setInterval(() => void fn().catch(upkeepFailed), ms)
       t.unref?.()
@@ -182,7 +189,12 @@ export class ClusterActorRuntime implements ActorRuntime {
     // Runs stop without ending their jobs; releasing the leases lets another node resume them right away.
     await this.local.stop()
     this.held.clear()
-    await this.release(users).catch((err) => this.ctx.log.warn('releasing actor leases failed', { err: err as Error }))
+    try {
+      await this.release(users)
+      if (users.length > 0) await this.redis.cmd.publish(HANDOFF_CHANNEL, this.node)
+    } catch (err) {
+      this.ctx.log.warn('handing actors off failed', { err: err as Error })
+    }
     for (const [id, w] of this.waiting) {
       clearTimeout(w.timer)
       w.resolve({ id, ok: false, error: { errorCode: 'SERVICE_UNAVAILABLE', message: 'this node is shutting down; retry shortly', headers: { 'retry-after': '1' } } })
