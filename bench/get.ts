@@ -54,10 +54,13 @@ try {
       kilnWrk = await runWrkRotating({ base: kiln.url, requests: wrkRequests((i) => ({ authorization: `Bearer ${users[i]!.token}` })), connections: CONCURRENCY, durationS: 4, cpus: '1' })
     }
     // History pages of 20, one user after another (one bucket per user); the first user has 40 rows.
+    // Warm-up first, as for the GET above: the list route's first second (JIT, statement preparation) is not its steady state.
+    const historyPage = (i: number) => ({ url: `${kiln.url}/api/v1/generations?limit=20`, init: { headers: { authorization: `Bearer ${users[i % USERS]!.token}` } } })
+    await openLoop({ rate: HISTORY_RATE, durationMs: 2000, make: historyPage })
     history = await openLoop({
       rate: HISTORY_RATE,
       durationMs: 5000,
-      make: (i) => ({ url: `${kiln.url}/api/v1/generations?limit=20`, init: { headers: { authorization: `Bearer ${users[i % USERS]!.token}` } } }),
+      make: historyPage,
       ok: (s) => s === 200,
     })
   } finally {
