@@ -56,7 +56,13 @@ export interface Kiln {
 export async function buildKiln(
   config: Config,
   log: Logger = createLogger(config.logLevel, { node: config.nodeName }),
-  given: { database?: Database; googleEndpoints?: Partial<GoogleEndpoints>; webhooks?: Partial<DispatcherOptions> } = {},
+  given: {
+    database?: Database
+    googleEndpoints?: Partial<GoogleEndpoints>
+    webhooks?: Partial<DispatcherOptions>
+    /** Socket server overrides, e.g. a short `idleTimeout` (seconds) in tests. */
+    websocket?: { idleTimeout?: number }
+  } = {},
 ): Promise<Kiln> {
   // Redis connects while the database opens; embedded mode stays in-process.
   const [database, redis] = await Promise.all([
@@ -173,7 +179,7 @@ export async function buildKiln(
   }
   if (config.redisUrl && !config.s3)
     log.warn('local files serve one node only: set S3_* when running several nodes with REDIS_URL')
-  const app = createApp(services)
+  const app = createApp(services, { websocket: given.websocket })
   // Not awaited: a node whose Redis is down still starts (and reports 503 until it is back).
   closeSocketsOnRevocation(services.bus, services.sockets).catch((err) => log.warn('revocation subscription failed', { err: err as Error }))
   const stopHousekeeping = startHousekeeping(database.db, log.child({ part: 'housekeeping' }))

@@ -24,8 +24,9 @@ import { playgroundRoutes } from './routes/playground'
 import type { Services } from './services'
 import { socketRoutes, WS_SERVER_OPTIONS } from '../ws/gateway'
 
-export function createApp(s: Services) {
-  return new Elysia({ name: 'kiln', websocket: WS_SERVER_OPTIONS })
+/** `websocket` overrides the socket server options (tests shorten `idleTimeout`). */
+export function createApp(s: Services, opts: { websocket?: Partial<typeof WS_SERVER_OPTIONS> } = {}) {
+  return new Elysia({ name: 'kiln', websocket: { ...WS_SERVER_OPTIONS, ...opts.websocket } })
     .use(requestContext({ log: s.log, metrics: s.metrics }))
     .use(errorHandler(s.log))
     .use(docsRoutes(s.version))

@@ -21,7 +21,7 @@ import { parseClientMessage } from './validate'
  */
 export const WS_SERVER_OPTIONS = {
   perMessageDeflate: false,
-  idleTimeout: LIMITS.idleTimeoutSeconds,
+  idleTimeout: LIMITS.idleTimeoutSeconds as number,
   sendPings: true,
   maxPayloadLength: 16 * LIMITS.maxMessageBytes,
   backpressureLimit: 2 * LIMITS.sendBufferBytes,
