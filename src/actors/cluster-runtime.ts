@@ -155,6 +155,11 @@ export class ClusterActorRuntime implements ActorRuntime {
     return this.local.positionOf(userId, generationId)
   }
 
+  async ownerElsewhere(userId: string): Promise<string | null> {
+    const route = await this.route(userId)
+    return 'local' in route ? null : route.remote
+  }
+
   /** Subscribes to this node's channels and starts renewing and reconciling; takes over orphaned jobs now. */
   async recover(): Promise<number> {
     const subs = this.redis.subscriptions

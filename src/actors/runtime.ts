@@ -24,6 +24,11 @@ export interface ActorRuntime {
   recover(): Promise<number>
   /** Stops every actor; unfinished jobs stay in PostgreSQL for the next owner. */
   stop(): Promise<void>
+  /**
+   * Where the user's actor lives: null when here (taking it if nobody owns it),
+   * else the owner node's name. Only a cluster has other nodes.
+   */
+  ownerElsewhere?(userId: string): Promise<string | null>
 }
 
 export interface LocalRuntimeHooks {

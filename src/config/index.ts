@@ -27,6 +27,12 @@ export interface Config {
   databaseUrl?: string
   redisUrl?: string
   nodeName: string
+  /**
+   * On Fly.io (FLY_MACHINE_ID set and used as the node name): a REST request for
+   * a user whose actor lives on another machine is answered with `fly-replay`,
+   * so Fly's proxy replays it there instead of this node forwarding it.
+   */
+  flyReplay: boolean
   jwtSecret: string
   sessionSecret: string
   google?: { clientId: string; clientSecret: string; redirectUri: string }
@@ -224,6 +230,7 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl,
     redisUrl,
     nodeName,
+    flyReplay: str(env, 'FLY_MACHINE_ID') !== undefined && str(env, 'FLY_MACHINE_ID') === nodeName,
     jwtSecret: secret(env, 'JWT_SECRET', production, dataDir),
     sessionSecret: secret(env, 'SESSION_SECRET', production, dataDir),
     google,

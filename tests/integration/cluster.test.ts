@@ -31,7 +31,7 @@ const dataDir = mkdtempSync(join(tmpdir(), 'kiln-cluster-'))
 const tag = Math.random().toString(36).slice(2, 8)
 const nodes: Node[] = []
 
-async function startNode(name: string): Promise<Node> {
+async function startNode(name: string, env: Record<string, string> = {}): Promise<Node> {
   const port = await freePort()
   const base = `http://127.0.0.1:${port}`
   const proc = Bun.spawn(['bun', 'run', 'src/main.ts'], {
@@ -51,6 +51,7 @@ async function startNode(name: string): Promise<Node> {
       ACTOR_LEASE_MS: String(LEASE_MS),
       LOCAL_PROVIDER_SPEED: '0.1',
       LOG_LEVEL: 'info',
+      ...env,
     },
     stdout: 'pipe',
     stderr: 'pipe',
@@ -265,5 +266,49 @@ describe.skipIf(skip)('a cluster of real nodes', () => {
       'completion after hand-off',
     )
     expect(done.progress).toBe(100)
+  }, 40_000)
+
+  test("on Fly, a request for a user owned by another machine is replayed there by the proxy's fly-replay", async () => {
+    // Two machines whose node names are their Fly machine ids, behind a small fake of Fly's proxy.
+    const [e, f] = await Promise.all([startNode('e', { FLY_MACHINE_ID: `e-${tag}` }), startNode('f', { FLY_MACHINE_ID: `f-${tag}` })])
+    const replays: string[] = []
+    const proxy = Bun.serve({
+      port: 0,
+      hostname: '127.0.0.1',
+      async fetch(req) {
+        const url = new URL(req.url)
+        const body = req.method === 'GET' || req.method === 'HEAD' ? undefined : await req.arrayBuffer()
+        const send = (to: Node, extra: Record<string, string> = {}) => {
+          const headers = new Headers(req.headers)
+          for (const [k, v] of Object.entries(extra)) headers.set(k, v)
+          return fetch(`${to.base}${url.pathname}${url.search}`, { method: req.method, headers, body })
+        }
+        const first = await send(e) // the proxy picked machine e
+        const replay = first.headers.get('fly-replay')
+        if (!replay) return first
+        const target = nodeNamed(replay.replace(/^instance=/, ''))
+        replays.push(replay)
+        if (!target) return new Response('no such machine', { status: 502 })
+        return send(target, { 'fly-replay-src': `instance=${e.name};state=` })
+      },
+    })
+    try {
+      const via = { base: `http://127.0.0.1:${proxy.port}` } as Node
+      const u = await signIn(f, `replay-${tag}@example.com`, 'free')
+      await call(f, '/api/v1/account', { headers: u.auth }) // f owns the user now
+      expect(await ownerOf(u.id)).toBe(f.name)
+      const made = await call(via, '/api/v1/generations', { method: 'POST', headers: u.auth, json: input('replayed on its owner') })
+      expect(made.status).toBe(202)
+      expect(replays).toEqual([`instance=${f.name}`])
+      // Served on f: the per-minute budget was counted once per request (2 of the free tier's 10).
+      expect(made.headers.get('x-ratelimit-remaining')).toBe('8')
+      // A user nobody owns yet is simply served (and taken) by the machine the proxy picked.
+      const v = await signIn(e, `replay-free-${tag}@example.com`, 'pro')
+      expect((await call(via, '/api/v1/account', { headers: v.auth })).status).toBe(200)
+      expect(await ownerOf(v.id)).toBe(e.name)
+      expect(replays.length).toBe(1)
+    } finally {
+      proxy.stop(true)
+    }
   }, 40_000)
 })

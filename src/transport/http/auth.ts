@@ -41,6 +41,11 @@ export function authPlugin(s: Services) {
       async resolve({ request, set }) {
         const principal: Principal | undefined = await s.auth.authenticate(presentedCredentials(request.headers))
         if (!principal) throw new AppError('UNAUTHORIZED', 'authentication required')
+        // On Fly, a request for a user owned by another machine is replayed there by Fly's proxy (once: a replayed request is served here).
+        if (s.config.flyReplay && !request.headers.has('fly-replay-src')) {
+          const owner = await s.actors.ownerElsewhere?.(principal.user.id)
+          if (owner) throw new AppError('CONFLICT', "replaying on the machine that holds this user's session", undefined, { 'fly-replay': `instance=${owner}` })
+        }
         // Every authenticated REST request counts against the per-minute limit (headers set, 429 past it).
         await enforceRateLimit(s.generations, principal.user, set.headers)
         return { principal, user: principal.user }

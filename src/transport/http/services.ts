@@ -65,7 +65,7 @@ export interface Services {
   falWebhooks?: Pick<FalProvider, 'receiveWebhook'>
   /** Generations: submit, history, cancel, download. REST, the socket gateway and batches call it. */
   generations: GenerationService
-  /** Where session actors live (this node now; the cluster runtime later). */
+  /** Where session actors live: all on this node, or one owner per user across a cluster. */
   actors: ActorRuntime
   /** Where images live: files under DATA_DIR (embedded) or an S3 bucket. */
   storage: Storage
