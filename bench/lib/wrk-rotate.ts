@@ -1,6 +1,6 @@
 /**
- * Closed-loop load with wrk over a rotating list of requests (a path and its
- * headers each, e.g. one user's token and that user's resource), so the
+ * Closed-loop load with wrk over a rotating list of requests (a path, its
+ * headers and optionally a method and body each, e.g. one user's token and that user's resource), so the
  * generator costs a few microseconds per request instead of a JS client's
  * hundred. The request list becomes a Lua script of prebuilt requests.
  *
@@ -15,7 +15,7 @@ import { pinned } from './process'
 export interface WrkRotatingOptions {
   /** Loopback origin, e.g. http://127.0.0.1:3000 */
   base: string
-  requests: { path: string; headers: Record<string, string> }[]
+  requests: { path: string; headers: Record<string, string>; method?: 'GET' | 'POST'; body?: string }[]
   connections: number
   durationS: number
   cpus?: string
@@ -33,7 +33,7 @@ export async function runWrkRotating(opts: WrkRotatingOptions): Promise<HttpLoad
       const headers = Object.entries(r.headers)
         .map(([k, v]) => `[${luaString(k)}]=${luaString(v)}`)
         .join(',')
-      return `wrk.format("GET", ${luaString(r.path)}, {${headers}})`
+      return `wrk.format(${luaString(r.method ?? 'GET')}, ${luaString(r.path)}, {${headers}}${r.body === undefined ? '' : `, ${luaString(r.body)}`})`
     })
     const script = join(dir, 'rotate.lua')
     writeFileSync(
