@@ -33,6 +33,8 @@ import { actorOptionsFor, createGenerations } from './actors'
 import type { ActorEventObserver } from './actors/context'
 import { createApp } from './transport/http/app'
 import { SocketHub } from './transport/ws/hub'
+import { LIMITS } from './transport/ws/protocol'
+import { RedisSocketRegistry, singleNodeSockets } from './transport/ws/socket-registry'
 import { announceRevoked, closeSocketsOnRevocation } from './transport/ws/revocations'
 import { startHousekeeping } from './domain/housekeeping'
 import { createMetrics } from './transport/http/metrics'
@@ -167,6 +169,7 @@ export async function buildKiln(
     },
     draining: { value: false },
     sockets: new SocketHub(log.child({ part: 'ws' })),
+    socketClaims: redis ? new RedisSocketRegistry(redis.conn, log.child({ part: 'ws' }), LIMITS.socketsPerUser) : singleNodeSockets,
     uploads: new UploadService(database.db, storage, log.child({ part: 'uploads' }), { imageSlots }),
     falWebhooks: falProvider || undefined,
     generations: generations.service,
@@ -196,6 +199,7 @@ export async function buildKiln(
       services.draining.value = true
       stopHousekeeping()
       services.sockets.closeAll()
+      services.socketClaims.close()
       // Running jobs stop without ending: the next start resumes them from PostgreSQL.
       await generations.runtime.stop()
       // Events of the jobs that just stopped are written; sends in flight end or go back to pending.

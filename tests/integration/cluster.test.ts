@@ -10,7 +10,10 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import postgres from 'postgres'
 import { createClient } from 'redis'
+import { CLOSE } from '../../src/transport/ws/close-codes'
+import { LIMITS } from '../../src/transport/ws/protocol'
 import { freshPostgresDatabase } from '../harness'
+import { Recorder, connected } from './ws-support'
 import { freePort, postgresUrlForServerTests, redisUrlForServerTests, skipWithout } from '../services'
 
 const skip = skipWithout({ postgres: true, redis: true })
@@ -138,6 +141,31 @@ describe.skipIf(skip)('a cluster of real nodes', () => {
     expect(nodes.map((n) => n.name)).toContain(owner!)
     const [epoch] = await sql`select epoch, node from actor_epochs where user_id = ${u.id}`
     expect({ epoch: Number(epoch!.epoch), node: epoch!.node }).toEqual({ epoch: 1, node: owner! })
+  })
+
+  test('the per-user socket cap holds across nodes, and a closed socket frees its place', async () => {
+    const u = await signIn(a, `sockets-${tag}@example.com`, 'pro')
+    const ws = (n: Node) => `${n.base.replace(/^http/, 'ws')}/api/v1/ws`
+    const open: Recorder[] = []
+    for (let i = 0; i < LIMITS.socketsPerUser; i++) open.push(await connected(ws(i % 2 ? b : c), u.auth))
+    // Neither node holds the cap by itself, yet the next socket, on a third node, is one too many.
+    const extra = new Recorder(ws(a), u.auth)
+    expect((await extra.closed).code).toBe(CLOSE.TOO_MANY_SOCKETS)
+    open.pop()!.close()
+    await until(
+      async () => {
+        const again = new Recorder(ws(a), u.auth)
+        const first = await Promise.race([again.waitFor((m) => m.type === 'hello').then(() => 'hello' as const), again.closed.then(() => 'closed' as const)])
+        if (first === 'hello') {
+          open.push(again)
+          return true
+        }
+        return undefined
+      },
+      5000,
+      'a freed place',
+    )
+    for (const r of open) r.close()
   })
 
   test('a job submitted through a non-owner runs on the owner and completes; cancel is forwarded too', async () => {

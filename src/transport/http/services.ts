@@ -22,6 +22,7 @@ import type { OAuthProvider } from '../../adapters/oauth/oauth'
 import type { FalProvider } from '../../adapters/models/fal'
 import type { UploadService } from '../../domain/uploads/service'
 import type { SocketHub } from '../ws/hub'
+import type { SocketRegistry } from '../ws/socket-registry'
 import type { ActorRuntime, GenerationService } from '../../actors'
 import type { TemplateService } from '../../domain/templates/service'
 import type { BatchService } from '../../domain/batches/service'
@@ -59,6 +60,8 @@ export interface Services {
   draining: { value: boolean }
   /** This node's WebSockets (`closeAll()` on shutdown) and their event-log fan-out. */
   sockets: SocketHub
+  /** The per-user socket cap across nodes (a no-op on one node, where the hub's cap is the whole story). */
+  socketClaims: SocketRegistry
   /** Source images for image-to-image (`POST uploads/image`, multipart `sourceImage`). */
   uploads: UploadService
   /** fal's signed completion webhooks; undefined unless FAL_KEY is set. */

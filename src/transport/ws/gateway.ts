@@ -35,6 +35,9 @@ export function socketRoutes(s: Services) {
   const handler = new SessionHandler(s, hub, log)
   const principals = new WeakMap<Request, SocketPrincipal>()
   const sessions = new WeakMap<ServerWebSocket<unknown>, SocketSession>()
+  /** Cluster-wide socket claims (see socket-registry.ts), released when the socket closes. */
+  const claims = new WeakMap<ServerWebSocket<unknown>, string>()
+  let claimSeq = 0
 
   return new Elysia({ name: 'kiln.ws' })
     .onStart(({ server }) => hub.useServer(server ?? undefined))
@@ -64,15 +67,26 @@ export function socketRoutes(s: Services) {
           seq: 0,
         }
         sessions.set(raw, conn)
-        if (!hub.attach(conn)) {
+        const tooMany = () => {
           log.info('socket cap reached', { userId: conn.userId, cap: LIMITS.socketsPerUser })
-          return hub.close(conn, CLOSE.TOO_MANY_SOCKETS, `at most ${LIMITS.socketsPerUser} sockets per user`)
+          hub.close(conn, CLOSE.TOO_MANY_SOCKETS, `at most ${LIMITS.socketsPerUser} sockets per user`)
         }
+        if (!hub.attach(conn)) return tooMany()
         log.debug('socket opened', { userId: conn.userId, via: principal.via })
-        conn.ready = handler.hello(conn).catch((err) => {
-          log.error('socket hello failed', { userId: conn.userId, err: err as Error })
-          hub.close(conn, CLOSE.SERVICE_RESTART, 'could not start; reconnect')
-        })
+        // The cap holds across nodes too (counted in Redis in a cluster) before the socket says hello.
+        const claimId = `${s.config.nodeName}#${++claimSeq}`
+        conn.ready = s.socketClaims
+          .claim(conn.userId, claimId)
+          .then((ok) => {
+            if (!ok) return tooMany()
+            if (conn.closed) return s.socketClaims.release(conn.userId, claimId)
+            claims.set(raw, claimId)
+            return handler.hello(conn)
+          })
+          .catch((err) => {
+            log.error('socket hello failed', { userId: conn.userId, err: err as Error })
+            hub.close(conn, CLOSE.SERVICE_RESTART, 'could not start; reconnect')
+          })
       },
       async message(ws, raw) {
         const conn = sessions.get(ws.raw as ServerWebSocket<unknown>)
@@ -91,6 +105,8 @@ export function socketRoutes(s: Services) {
         if (!conn) return
         clearTimeout(conn.grace)
         hub.detach(conn)
+        const claimId = claims.get(ws.raw as ServerWebSocket<unknown>)
+        if (claimId) s.socketClaims.release(conn.userId, claimId)
         log.debug('socket closed', { userId: conn.userId, code })
       },
     })
