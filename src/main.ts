@@ -185,7 +185,7 @@ export async function buildKiln(
   const app = createApp(services, { websocket: given.websocket })
   // Not awaited: a node whose Redis is down still starts (and reports 503 until it is back).
   closeSocketsOnRevocation(services.bus, services.sockets).catch((err) => log.warn('revocation subscription failed', { err: err as Error }))
-  const stopHousekeeping = startHousekeeping(database.db, log.child({ part: 'housekeeping' }))
+  const stopHousekeeping = startHousekeeping(database.db, log.child({ part: 'housekeeping' }), undefined, [() => batches.sweepStalled()])
   webhookDispatcher.start()
   // In a cluster, fal's webhook may land on a node that does not watch the job: that node relays it here.
   if (falProvider && services.bus.kind === 'redis')

@@ -1,7 +1,7 @@
 /**
  * Removes rows whose purpose has ended: Idempotency-Key records past their
  * 24 h, and socket tickets an hour after they expired. Every node may run it;
- * the deletes are idempotent.
+ * the deletes are idempotent, and the further sweeps claim what they change.
  */
 import { lt, sql } from 'drizzle-orm'
 import type { Db } from '../adapters/db/client'
@@ -20,13 +20,16 @@ export async function sweepExpired(db: Db): Promise<{ idempotency: number; ticke
   return { idempotency: idem.length, tickets: tickets.length }
 }
 
-/** Sweeps now and then every `everyMs`; returns the stop function. */
-export function startHousekeeping(db: Db, log: Logger, everyMs = HOUSEKEEPING_EVERY_MS): () => void {
+/**
+ * Sweeps now and then every `everyMs`; `more` are further sweeps of other
+ * areas run on the same beat (e.g. abandoned batches). Returns the stop function.
+ */
+export function startHousekeeping(db: Db, log: Logger, everyMs = HOUSEKEEPING_EVERY_MS, more: (() => Promise<unknown>)[] = []): () => void {
   const run = () =>
-    sweepExpired(db).then(
-      (n) => (n.idempotency || n.tickets ? log.info('housekeeping swept expired rows', n) : undefined),
-      (err) => log.warn('housekeeping failed', { err: err as Error }),
-    )
+    Promise.all([
+      sweepExpired(db).then((n) => (n.idempotency || n.tickets ? log.info('housekeeping swept expired rows', n) : undefined)),
+      ...more.map((sweep) => sweep()),
+    ]).catch((err) => log.warn('housekeeping failed', { err: err as Error }))
   const timer = setInterval(run, everyMs)
   timer.unref?.()
   void run()

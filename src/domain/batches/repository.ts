@@ -4,7 +4,7 @@
  * aggregate) rather than incremented: observing the same event twice, or
  * after a restart, cannot skew them.
  */
-import { and, asc, count, desc, eq, inArray, type SQL, sql } from 'drizzle-orm'
+import { and, asc, count, desc, eq, inArray, isNull, lt, type SQL, sql } from 'drizzle-orm'
 import type { Db } from '../../adapters/db/client'
 import { type Generation, batchItems, batches, generations } from '../../adapters/db/schema'
 import { ACTIVE_STATUSES } from '../generations/lifecycle'
@@ -164,6 +164,36 @@ export class BatchRepository {
       .where(and(eq(batches.id, id), inArray(batches.status, OPEN)))
       .returning()
     return row
+  }
+
+  /**
+   * Takes over a batch left `pending` since before `cutoff` (its accepting node
+   * died while queuing the items): it moves to running, and the items never
+   * queued count as failed. Undefined when it is not stalled, or another node won.
+   */
+  async claimStalled(id: string, cutoff: Date): Promise<Batch | undefined> {
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx
+        .update(batches)
+        .set({ status: 'running', updatedAt: new Date() })
+        .where(and(eq(batches.id, id), eq(batches.status, 'pending'), lt(batches.createdAt, cutoff)))
+        .returning()
+      if (!row) return undefined
+      await tx
+        .update(batchItems)
+        .set({ attempts: sql`${batchItems.attempts} + 1` })
+        .where(and(eq(batchItems.batchId, id), isNull(batchItems.generationId), eq(batchItems.attempts, 0)))
+      return row
+    })
+  }
+
+  /** Ids of batches still `pending` that were created before `cutoff`. */
+  async stalledPending(cutoff: Date): Promise<{ id: string; userId: string }[]> {
+    return this.db
+      .select({ id: batches.id, userId: batches.userId })
+      .from(batches)
+      .where(and(eq(batches.status, 'pending'), lt(batches.createdAt, cutoff)))
+      .limit(100)
   }
 
   /** Marks a batch running: after acceptance (from pending) or on retry (from any status). */

@@ -21,6 +21,9 @@ import { type BatchEmit, BatchTracker } from './tracker'
 import type { Db } from '../../adapters/db/client'
 import { type Batch, type BatchItem, type BatchItemResult, type BatchView, toBatchView } from './view'
 
+/** A batch still `pending` this long after acceptance was abandoned by its node (queuing takes seconds). */
+export const STALLED_AFTER_MS = 10 * 60_000
+
 export interface BatchUser {
   id: string
   tier: Tier
@@ -123,6 +126,29 @@ export class BatchService {
       const quota = await this.deps.usage.quotaSnapshot(user.id, user.tier)
       return { batch: batch!, quota }
     })
+  }
+
+  /**
+   * Batches whose accepting node died while queuing their items stay `pending`
+   * forever otherwise: after `olderThanMs` one node takes each over, counts the
+   * items never queued as failed, and lets the batch finish with the rest.
+   * Returns how many it took over.
+   */
+  async sweepStalled(olderThanMs = STALLED_AFTER_MS): Promise<number> {
+    const cutoff = new Date(Date.now() - olderThanMs)
+    let taken = 0
+    for (const b of await this.repo.stalledPending(cutoff)) {
+      await this.tracker.serial(b.id, async () => {
+        const row = await this.repo.claimStalled(b.id, cutoff)
+        if (!row) return
+        taken++
+        this.deps.log.warn('batch left pending by its accepting node; items never queued count as failed', { userId: b.userId, batchId: b.id })
+        const counts = await this.repo.counts([b.id])
+        this.deps.emit(b.userId, 'batch.started', toBatchView(row, counts.get(b.id)!))
+        await this.tracker.refresh(b.userId, b.id)
+      })
+    }
+    return taken
   }
 
   async list(user: BatchUser, page: number, limit: number): Promise<Page<BatchView>> {
