@@ -1,6 +1,7 @@
 /** Sign-in, sign-out, and the API-key → access/refresh token exchange. */
 import { Elysia, t } from 'elysia'
 import { TIERS } from '../../../adapters/db/schema'
+import { literals } from '../../../domain/generations/input'
 import { looksLikeJwt } from '../../../domain/identity/access-tokens'
 import { SESSION_COOKIE, SESSION_TTL_MS } from '../../../domain/identity/sessions'
 import type { AuthUser, Principal } from '../../../domain/identity/types'
@@ -39,7 +40,7 @@ const DevBody = t.Object(
   {
     email: t.String({ format: 'email', maxLength: 254 }),
     name: t.Optional(t.String({ minLength: 1, maxLength: 100 })),
-    tier: t.Optional(t.Union(TIERS.map((x) => t.Literal(x)))),
+    tier: t.Optional(literals(TIERS)),
   },
   { additionalProperties: false },
 )
