@@ -30,7 +30,7 @@ import { type DispatcherOptions, WebhookDispatcher } from './domain/webhooks/dis
 import { WebhookEventRecorder } from './domain/webhooks/recorder'
 import { WebhookRegistry } from './domain/webhooks/registry'
 import { actorOptionsFor, createGenerations } from './actors'
-import type { ActorEventObserver } from './actors/context'
+import { type ActorEventObserver, publishUserEvent } from './actors/context'
 import { createApp } from './transport/http/app'
 import { SocketHub } from './transport/ws/hub'
 import { LIMITS } from './transport/ws/protocol'
@@ -116,29 +116,14 @@ export async function buildKiln(
     finalize: (bytes) => finalizeImage(bytes),
     options: { ...actorOptionsFor(config.fal ? 'fal' : 'local', config.localProviderSpeed), allowPrivateHosts: config.webhookAllowPrivate },
   })
-  // Batches follow their jobs' events; their own events go to the user's log and to every observer (webhooks) alike.
-  const emitUserEvent = (userId: string, type: string, data: Record<string, unknown>) => {
-    eventLog.append(userId, type, data).catch((err) => log.warn('event append failed', { userId, type, err: err as Error }))
-    for (const observe of actorObservers) {
-      try {
-        observe(userId, type, data)
-      } catch (err) {
-        log.error('event observer failed', { userId, type, err: err as Error })
-      }
-    }
-  }
   const batches = new BatchService({
     db: database.db,
     jobs: generations.service,
-    lookups: {
-      style: (id) => catalogue.getStyle(id),
-      palette: (id) => catalogue.getPalette(id),
-      template: (userId, id) => generations.repo.templateFor(userId, id),
-      upload: (userId, id) => generations.repo.uploadOf(userId, id),
-    },
+    lookups: generations.lookups,
     usage,
     media: { storage },
-    emit: emitUserEvent,
+    // Batch events go to the user's log and to every observer (webhooks), as actor events do.
+    emit: (userId, type, data) => publishUserEvent({ eventLog, observers: actorObservers, log }, userId, type, data),
     log: log.child({ part: 'batches' }),
   })
   actorObservers.push(batches.tracker.observe)

@@ -53,6 +53,27 @@ export const DEFAULT_ACTOR_OPTIONS: ActorOptions = {
  */
 export type ActorEventObserver = (userId: string, type: string, data: Record<string, unknown>) => void
 
+/**
+ * Appends an event to the user's log and shows it to every observer. Session
+ * actors emit through it, and so do batches, so webhooks see both alike. A
+ * failing append is logged (the event is lost to replay, not to the observers).
+ */
+export function publishUserEvent(
+  to: { eventLog: EventLog; observers: readonly ActorEventObserver[]; log: Logger },
+  userId: string,
+  type: string,
+  data: Record<string, unknown>,
+): void {
+  to.eventLog.append(userId, type, data).catch((err) => to.log.warn('event append failed', { userId, type, err: err as Error }))
+  for (const observe of to.observers) {
+    try {
+      observe(userId, type, data)
+    } catch (err) {
+      to.log.error('event observer failed', { userId, type, err: err as Error })
+    }
+  }
+}
+
 export interface ActorContext {
   /** Called for every emitted event, in order (see ActorEventObserver). */
   observers: readonly ActorEventObserver[]

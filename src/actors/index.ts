@@ -54,7 +54,12 @@ export function actorOptionsFor(provider: 'local' | 'fal', localSpeed: number): 
   }
 }
 
-export function createGenerations(deps: GenerationDeps): { runtime: ActorRuntime; service: GenerationService; repo: GenerationRepository } {
+export function createGenerations(deps: GenerationDeps): {
+  runtime: ActorRuntime
+  service: GenerationService
+  repo: GenerationRepository
+  lookups: InputLookups
+} {
   const repo = new GenerationRepository(deps.db)
   const lookups: InputLookups = {
     style: (id) => deps.catalogue.getStyle(id),
@@ -83,5 +88,5 @@ export function createGenerations(deps: GenerationDeps): { runtime: ActorRuntime
     slots: new NodeSlots(options.maxRunningJobs),
   }
   const runtime = deps.cluster ? new ClusterActorRuntime(ctx, deps.cluster.redis, deps.cluster) : new LocalActorRuntime(ctx)
-  return { runtime, repo, service: new GenerationService(runtime, repo, lookups, media) }
+  return { runtime, repo, lookups, service: new GenerationService(runtime, repo, lookups, media) }
 }

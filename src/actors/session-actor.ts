@@ -17,7 +17,7 @@ import { type QuotaState, quotaHeaders, quotaState, refundQuota, utcDay } from '
 import { limitsFor } from '../domain/tiers'
 import { AppError } from '../lib/errors'
 import { newId } from '../lib/ids'
-import type { ActorContext } from './context'
+import { type ActorContext, publishUserEvent } from './context'
 import { JobRun } from './job-run'
 import type { ActorMessage, ActorReplies, CancelJob, SubmitJob } from './messages'
 import { type RateDecision, TokenBucket } from './token-bucket'
@@ -253,14 +253,7 @@ export class SessionActor {
   }
 
   private emit(type: string, data: Record<string, unknown>) {
-    this.ctx.eventLog.append(this.userId, type, data).catch((err) => this.ctx.log.warn('event append failed', { userId: this.userId, type, err: err as Error }))
-    for (const observe of this.ctx.observers) {
-      try {
-        observe(this.userId, type, data)
-      } catch (err) {
-        this.ctx.log.error('event observer failed', { userId: this.userId, type, err: err as Error })
-      }
-    }
+    publishUserEvent(this.ctx, this.userId, type, data)
   }
 }
 
