@@ -37,7 +37,7 @@ import { LIMITS } from './transport/ws/protocol'
 import { RedisSocketRegistry, singleNodeSockets } from './transport/ws/socket-registry'
 import { announceRevoked, closeSocketsOnRevocation } from './transport/ws/revocations'
 import { startHousekeeping } from './domain/housekeeping'
-import { createMetrics } from './transport/http/metrics'
+import { createMetrics, registerNodeGauges } from './transport/http/metrics'
 import { MAX_BODY_BYTES } from './transport/http/request-context'
 import type { Services } from './transport/http/services'
 import pkg from '../package.json'
@@ -167,6 +167,13 @@ export async function buildKiln(
   }
   if (config.redisUrl && !config.s3)
     log.warn('local files serve one node only: set S3_* when running several nodes with REDIS_URL')
+  const stats = () => generations.runtime.stats()
+  registerNodeGauges(services.metrics, {
+    sockets: () => services.sockets.size,
+    actors: () => stats().actors,
+    runningJobs: () => stats().runningJobs,
+    ...(redis ? { leases: () => stats().leases ?? 0 } : {}),
+  })
   const app = createApp(services, { websocket: given.websocket })
   // Not awaited: a node whose Redis is down still starts (and reports 503 until it is back).
   closeSocketsOnRevocation(services.bus, services.sockets).catch((err) => log.warn('revocation subscription failed', { err: err as Error }))

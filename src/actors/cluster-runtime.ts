@@ -27,7 +27,7 @@ import type { Tier } from '../adapters/db/schema/users'
 import { AppError, type ErrorCode } from '../lib/errors'
 import type { ActorContext } from './context'
 import type { ActorMessage, ActorReplies } from './messages'
-import { type ActorRuntime, LocalActorRuntime } from './runtime'
+import { type ActorRuntime, LocalActorRuntime, type RuntimeStats } from './runtime'
 import type { RateDecision } from './token-bucket'
 
 export interface ClusterOptions {
@@ -153,6 +153,10 @@ export class ClusterActorRuntime implements ActorRuntime {
 
   positionOf(userId: string, generationId: string): number | null {
     return this.local.positionOf(userId, generationId)
+  }
+
+  stats(): RuntimeStats {
+    return { ...this.local.stats(), leases: this.held.size }
   }
 
   async ownerElsewhere(userId: string): Promise<string | null> {

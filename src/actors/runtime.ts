@@ -29,6 +29,17 @@ export interface ActorRuntime {
    * else the owner node's name. Only a cluster has other nodes.
    */
   ownerElsewhere?(userId: string): Promise<string | null>
+  /** What this node holds right now, for metrics. */
+  stats(): RuntimeStats
+}
+
+export interface RuntimeStats {
+  /** Session actors active on this node. */
+  actors: number
+  /** Jobs running on this node (provider calls and image work in flight). */
+  runningJobs: number
+  /** User leases this node holds (cluster only). */
+  leases?: number
 }
 
 export interface LocalRuntimeHooks {
@@ -88,6 +99,10 @@ export class LocalActorRuntime implements ActorRuntime {
 
   positionOf(userId: string, generationId: string): number | null {
     return this.actors.get(userId)?.positionOf(generationId) ?? null
+  }
+
+  stats(): RuntimeStats {
+    return { actors: this.actors.size, runningJobs: this.ctx.slots.inUse }
   }
 
   async recover(): Promise<number> {

@@ -47,6 +47,9 @@ describe('ops endpoints', () => {
     expect(text).toContain('kiln_http_requests_total')
     expect(text).toContain('kiln_http_request_duration_seconds_bucket')
     expect(text).toMatch(/route="\/api\/v1\/styles"/)
+    // What the node holds, read at scrape time.
+    for (const gauge of ['kiln_websockets_open', 'kiln_actors_active', 'kiln_jobs_running']) expect(text).toMatch(new RegExp(`^${gauge} \\d+$`, 'm'))
+    expect(text.includes('kiln_actor_leases_held')).toBe(k.kiln.services.bus.kind === 'redis')
   })
 })
 

@@ -1,5 +1,5 @@
 /** Prometheus metrics: HTTP counts and latency by route and status, plus process metrics. */
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 
 export interface Metrics {
   registry: Registry
@@ -26,4 +26,31 @@ export function createMetrics(): Metrics {
       registers: [registry],
     }),
   }
+}
+
+/** What a node holds right now, read at scrape time. */
+export interface NodeGauges {
+  sockets(): number
+  actors(): number
+  runningJobs(): number
+  /** Cluster only. */
+  leases?(): number
+}
+
+/** Gauges of sockets, actors, running jobs and (in a cluster) actor leases, computed when scraped. */
+export function registerNodeGauges(m: Metrics, read: NodeGauges): void {
+  const gauge = (name: string, help: string, value: () => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [m.registry],
+      collect() {
+        this.set(value())
+      },
+    })
+  gauge('kiln_websockets_open', 'WebSockets open on this node', read.sockets)
+  gauge('kiln_actors_active', 'session actors active on this node', read.actors)
+  gauge('kiln_jobs_running', 'generation jobs running on this node', read.runningJobs)
+  const leases = read.leases
+  if (leases) gauge('kiln_actor_leases_held', 'user actor leases this node holds (cluster)', leases)
 }
