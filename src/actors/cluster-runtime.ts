@@ -385,6 +385,8 @@ export class ClusterActorRuntime implements ActorRuntime {
     if (!this.held.delete(userId)) return
     this.ctx.log.warn('actor lease lost; stopping the actor', { userId, reason })
     void this.local.evict(userId)
+    // If the key still names this node (it merely went unconfirmed), free it so others need not wait for it to lapse.
+    void this.release([userId]).catch(() => {})
   }
 
   private async release(userIds: string[]): Promise<void> {
