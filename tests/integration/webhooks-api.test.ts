@@ -83,6 +83,13 @@ test('register → 201 with the secret once; reads, list, change and delete neve
   expect((await call(u, 'DELETE', `/${w.id}`)).status).toBe(404)
 })
 
+test('a public host name that does not resolve yet is accepted: every delivery checks the address it connects to', async () => {
+  const u = await devUser()
+  const r = await register(u, { url: 'https://hooks.receiver.invalid/kiln' })
+  expect(r.status).toBe(201)
+  expect(r.body.data.url).toBe('https://hooks.receiver.invalid/kiln')
+})
+
 test('URLs that are or resolve to private, loopback, link-local, CGNAT, multicast or metadata addresses are 400 on url', async () => {
   const u = await devUser()
   const refused = [
@@ -97,6 +104,10 @@ test('URLs that are or resolve to private, loopback, link-local, CGNAT, multicas
     'http://192.168.1.10/',
     'http://224.0.0.1/',
     'http://[fd00:ec2::254]/',
+    // internal names are refused even where they do not resolve
+    'http://metadata.google.internal/computeMetadata/v1/',
+    'http://printer.local/',
+    'http://app.localhost/',
   ]
   for (const url of refused) {
     const r = await register(u, { url })

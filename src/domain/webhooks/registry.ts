@@ -91,6 +91,9 @@ export function normaliseEvents(events: readonly string[]): WebhookEvent[] {
   return [...new Set(events as WebhookEvent[])]
 }
 
+/** Host names reserved for private networks (RFC 6761, 6762, 8375; cloud metadata names end in .internal). */
+const INTERNAL_NAME = /(^|\.)(localhost|local|internal|lan|intranet|corp|home\.arpa|localdomain)\.?$/i
+
 export class WebhookRegistry {
   constructor(
     private readonly db: Db,
@@ -228,13 +231,24 @@ export class WebhookRegistry {
     return toDeliveryView(row!)
   }
 
-  /** The URL in its parsed form, or 400 naming the `url` field when the guard refuses it. */
+  /**
+   * The URL in its parsed form, or 400 naming the `url` field when the guard
+   * refuses it. A host name that does not resolve yet is accepted: it cannot
+   * point anywhere now, and every delivery checks the address it connects to.
+   */
   private async checkedUrl(raw: string): Promise<string> {
     if (raw.length > MAX_URL_LENGTH) throw fieldError('url', `at most ${MAX_URL_LENGTH} characters`)
     try {
       const { url } = await checkUrl(raw, this.opts.allowPrivate)
       return url.toString()
     } catch (err) {
+      if (err instanceof SafeFetchError && err.reason === 'DNS') {
+        const url = new URL(raw)
+        // Names that only ever mean something inside a private network are refused even when they do not resolve here.
+        if (INTERNAL_NAME.test(url.hostname) && !this.opts.allowPrivate.includes(url.hostname.toLowerCase()))
+          throw fieldError('url', `${url.hostname} is an internal host name, which is not allowed`)
+        return url.toString()
+      }
       if (err instanceof SafeFetchError) throw fieldError('url', err.message)
       throw err
     }
