@@ -7,6 +7,7 @@ import { ConfigError, type Config, loadConfig } from './config'
 import { type Database, openDatabase } from './adapters/db/client'
 import { seedCatalogue } from './adapters/db/seed'
 import { MemoryBus, MemoryEventLog } from './adapters/coordination/memory'
+import { shareGeneratedSecrets } from './adapters/db/shared-secrets'
 import { CatalogueService } from './domain/catalogue/service'
 import { AccessTokens } from './domain/identity/access-tokens'
 import { Authenticator } from './domain/identity/authenticator'
@@ -74,6 +75,8 @@ export async function buildKiln(
       ? import('./adapters/coordination/redis').then((m) => m.openRedisCoordination(config.redisUrl!, log))
       : undefined,
   ])
+  // Several nodes on one PostgreSQL agree on the secrets they generated (embedded mode keeps them under DATA_DIR).
+  if (database.kind === 'postgres') await shareGeneratedSecrets(database.db, config)
   await seedCatalogue(database.db)
   const users = new UserStore(database.db)
   const sessions = new SessionStore(database.db)

@@ -2,7 +2,7 @@
  * Kiln's configuration: read from the environment once at start, validated,
  * and handed to everything else. Nothing outside this module reads process.env.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join, resolve } from 'node:path'
 import { randomBytes } from 'node:crypto'
@@ -35,6 +35,12 @@ export interface Config {
   flyReplay: boolean
   jwtSecret: string
   sessionSecret: string
+  /**
+   * Secrets not given in the environment (generated and kept under DATA_DIR).
+   * On PostgreSQL the nodes of one database agree on them through the
+   * database at start (see `shareGeneratedSecrets`), so tokens work on every node.
+   */
+  generatedSecrets: SecretName[]
   google?: { clientId: string; clientSecret: string; redirectUri: string }
   fal?: { key: string; baseUrl: string; webhookJwksUrl: string }
   s3?: {
@@ -137,7 +143,9 @@ function url(env: Env, name: string, protocols: string[]): string | undefined {
 }
 
 /** A secret from the environment, or (outside production) one generated once and kept under DATA_DIR. */
-function secret(env: Env, name: string, production: boolean, dataDir: string): string {
+export type SecretName = 'JWT_SECRET' | 'SESSION_SECRET'
+
+function secret(env: Env, name: SecretName, production: boolean, dataDir: string): string {
   const raw = str(env, name)
   if (raw !== undefined) {
     if (raw.length < 32) throw new ConfigError(name, 'must be at least 32 characters')
@@ -147,9 +155,17 @@ function secret(env: Env, name: string, production: boolean, dataDir: string): s
   const file = join(dataDir, 'secrets', name.toLowerCase())
   if (existsSync(file)) return readFileSync(file, 'utf8').trim()
   mkdirSync(join(dataDir, 'secrets'), { recursive: true, mode: 0o700 })
-  const value = randomBytes(32).toString('base64url')
-  writeFileSync(file, value, { mode: 0o600 })
-  return value
+  // Written aside and linked into place: of several processes starting on one DATA_DIR, the first link wins and all read it.
+  const draft = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`
+  writeFileSync(draft, randomBytes(32).toString('base64url'), { mode: 0o600 })
+  try {
+    linkSync(draft, file)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+  } finally {
+    rmSync(draft, { force: true })
+  }
+  return readFileSync(file, 'utf8').trim()
 }
 
 /** Parses and validates the whole configuration; throws ConfigError naming the bad variable. */
@@ -233,6 +249,7 @@ export function loadConfig(env: Env = process.env): Config {
     flyReplay: str(env, 'FLY_MACHINE_ID') !== undefined && str(env, 'FLY_MACHINE_ID') === nodeName,
     jwtSecret: secret(env, 'JWT_SECRET', production, dataDir),
     sessionSecret: secret(env, 'SESSION_SECRET', production, dataDir),
+    generatedSecrets: (['JWT_SECRET', 'SESSION_SECRET'] as const).filter((n) => str(env, n) === undefined),
     google,
     fal,
     s3,

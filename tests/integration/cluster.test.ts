@@ -339,4 +339,14 @@ describe.skipIf(skip)('a cluster of real nodes', () => {
       proxy.stop(true)
     }
   }, 40_000)
+
+  test('nodes started without JWT_SECRET and SESSION_SECRET agree on generated ones through the database', async () => {
+    const noSecrets = { JWT_SECRET: '', SESSION_SECRET: '' }
+    const [g, h] = await Promise.all([startNode('g', noSecrets), startNode('h', noSecrets)])
+    const u = await signIn(g, `secrets-${tag}@example.com`, 'pro')
+    // A token minted by g is good on h, although each node has its own DATA_DIR.
+    expect((await call(h, '/api/v1/auth/user', { headers: u.auth })).status).toBe(200)
+    const rows = await sql`select name from shared_secrets order by name`
+    expect(rows.map((r) => r.name)).toEqual(['JWT_SECRET', 'SESSION_SECRET'])
+  }, 40_000)
 })

@@ -119,6 +119,20 @@ describe('loadConfig', () => {
     expect(existsSync(resolve('rel'))).toBe(false)
   })
 
+  test('processes starting together on a fresh DATA_DIR all end up with the same generated secrets', async () => {
+    const dir = tempDir()
+    const script = `import { loadConfig } from ${JSON.stringify(resolve(import.meta.dir, '../../src/config'))}; const c = loadConfig({ DATA_DIR: ${JSON.stringify(dir)} }); console.log(c.jwtSecret + ' ' + c.sessionSecret)`
+    const outs = await Promise.all(
+      Array.from({ length: 6 }, async () => {
+        const p = Bun.spawn(['bun', '-e', script], { stdout: 'pipe', stderr: 'pipe' })
+        const [out] = await Promise.all([new Response(p.stdout).text(), p.exited])
+        return out.trim()
+      }),
+    )
+    expect(new Set(outs).size).toBe(1)
+    expect(outs[0]!.split(' ')[0]).toBe(readFileSync(join(dir, 'secrets', 'jwt_secret'), 'utf8'))
+  })
+
   test.each([
     [{ PORT: 'abc' }, 'PORT'],
     [{ PORT: '70000' }, 'PORT'],
