@@ -19,8 +19,7 @@ if (skip) console.warn(`skipping the playground e2e test: ${CHROMIUM} is missing
 let k: TestKiln
 let base: string
 let browser: Browser
-let page: Page
-const problems: string[] = []
+let attempt = 0
 
 beforeAll(async () => {
   if (skip) return
@@ -33,13 +32,20 @@ beforeAll(async () => {
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   })
-  page = await browser.newPage({ viewport: { width: 1200, height: 900 } })
   // Bundle the app before the browser asks for it, so the first page load is not the one paying for it.
   expect((await fetch(`${base}/playground.js`)).status).toBe(200)
+}, 30_000)
+
+/** A fresh browser context and page that record every page error, console error and failed response. */
+async function freshPage(): Promise<{ page: Page; problems: string[]; close(): Promise<void> }> {
+  const context = await browser.newContext({ viewport: { width: 1200, height: 900 } })
+  const page = await context.newPage()
+  const problems: string[] = []
   page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`))
   page.on('console', (m) => m.type() === 'error' && !m.text().startsWith('Failed to load resource') && problems.push(`console: ${m.text()}`))
-  page.on('response', (r) => r.status() >= 400 && problems.push(`${r.status()} ${r.request().method()} ${r.url()}`))
-}, 30_000)
+  page.on('response', (r) => r.status() >= 400 && problems.push(`${r.status()} ${r.url()}`))
+  return { page, problems, close: () => context.close() }
+}
 
 afterAll(async () => {
   if (skip) return
@@ -51,55 +57,63 @@ afterAll(async () => {
 test.skipIf(skip)(
   'sign in, generate, see it live and in history, like it, switch to Arabic',
   async () => {
-    await page.goto(`${base}/`)
-    await page.fill('#email', 'e2e@example.com')
-    await page.selectOption('#tier', 'pro')
-    await page.click('#signin button[type=submit]')
-    // Either the signed-in header or an error: fail with what the page said, not a bare timeout.
-    await page.waitForSelector('#user, #error:not([hidden])', { timeout: 15_000 })
-    if (await page.locator('#error:not([hidden])').count()) throw new Error(`sign-in failed: ${await page.locator('#error').textContent()} (${problems.join('; ')})`)
-    await expect(page.locator('#user').textContent()).resolves.toContain('e2e@example.com')
+    // Each attempt is a new visitor (its own context and user), so a retry starts from scratch.
+    const { page, problems, close } = await freshPage()
+    const email = `e2e-${++attempt}@example.com`
+    try {
+      await page.goto(`${base}/`)
+      await page.fill('#email', email)
+      await page.selectOption('#tier', 'pro')
+      await page.click('#signin button[type=submit]')
+      // Either the signed-in header or an error: fail with what the page said, not a bare timeout.
+      await page.waitForSelector('#user, #error:not([hidden])', { timeout: 15_000 })
+      if (await page.locator('#error:not([hidden])').count()) throw new Error(`sign-in failed: ${await page.locator('#error').textContent()} (${problems.join('; ')})`)
+      await expect(page.locator('#user').textContent()).resolves.toContain(email)
 
-    await page.locator('.style-option[data-id="neon-glow"]').click()
-    await expect(page.locator('.style-option[data-id="neon-glow"]').getAttribute('aria-pressed')).resolves.toBe('true')
-    await page.locator('.palette-option[data-id="ocean"]').click()
-    await page.selectOption('#aspect', '16:9')
-    await page.fill('#prompt', 'a lighthouse at dusk')
-    await page.click('#generate')
+      await page.locator('.style-option[data-id="neon-glow"]').click()
+      await expect(page.locator('.style-option[data-id="neon-glow"]').getAttribute('aria-pressed')).resolves.toBe('true')
+      await page.locator('.palette-option[data-id="ocean"]').click()
+      await page.selectOption('#aspect', '16:9')
+      await page.fill('#prompt', 'a lighthouse at dusk')
+      await page.click('#generate')
 
-    // The stage appears, then the finished image arrives over the socket.
-    await page.waitForSelector('#stage', { timeout: 10_000 })
-    const img = page.locator('#result img')
-    await img.waitFor({ timeout: 30_000 })
-    await expect(page.locator('#stage').getAttribute('data-stage')).resolves.toBe('completed')
-    await page.waitForFunction(() => {
-      const el = document.querySelector<HTMLImageElement>('#result img')
-      return Boolean(el?.complete && el.naturalWidth > 0)
-    })
-    await expect(img.evaluate((el: HTMLImageElement) => el.naturalWidth / el.naturalHeight)).resolves.toBeCloseTo(16 / 9, 1)
+      // The stage appears, then the finished image arrives over the socket.
+      await page.waitForSelector('#stage', { timeout: 10_000 })
+      const img = page.locator('#result img')
+      await img.waitFor({ timeout: 30_000 })
+      await expect(page.locator('#stage').getAttribute('data-stage')).resolves.toBe('completed')
+      await page.waitForFunction(() => {
+        const el = document.querySelector<HTMLImageElement>('#result img')
+        return Boolean(el?.complete && el.naturalWidth > 0)
+      })
+      await expect(img.evaluate((el: HTMLImageElement) => el.naturalWidth / el.naturalHeight)).resolves.toBeCloseTo(16 / 9, 1)
 
-    const card = page.locator('#history .card[data-status="completed"]')
-    await card.first().waitFor({ timeout: 10_000 })
-    await expect(card.count()).resolves.toBe(1)
-    await expect(card.locator('figcaption').textContent()).resolves.toBe('a lighthouse at dusk')
-    await card.locator('button.like').click()
-    await page.waitForSelector('#history .card button.like[aria-pressed="true"]')
+      const card = page.locator('#history .card[data-status="completed"]')
+      await card.first().waitFor({ timeout: 10_000 })
+      await expect(card.count()).resolves.toBe(1)
+      await expect(card.locator('figcaption').textContent()).resolves.toBe('a lighthouse at dusk')
+      await card.locator('button.like').click()
+      await page.waitForSelector('#history .card button.like[aria-pressed="true"]')
 
-    if (process.env.KILN_E2E_SCREENSHOT) await page.screenshot({ path: process.env.KILN_E2E_SCREENSHOT, fullPage: true })
+      if (process.env.KILN_E2E_SCREENSHOT) await page.screenshot({ path: process.env.KILN_E2E_SCREENSHOT, fullPage: true })
 
-    await page.click('#lang')
-    await expect(page.evaluate(() => [document.documentElement.dir, document.documentElement.lang])).resolves.toEqual(['rtl', 'ar'])
-    await expect(page.locator('#history h2').textContent()).resolves.toBe('السجل')
-    // The catalogue is fetched again in Arabic; the choice survives a reload.
-    await page.reload()
-    await page.waitForSelector('#history .card')
-    await expect(page.evaluate(() => document.documentElement.dir)).resolves.toBe('rtl')
-    if (process.env.KILN_E2E_SCREENSHOT) await page.screenshot({ path: process.env.KILN_E2E_SCREENSHOT.replace(/\.png$/, '-ar.png'), fullPage: true })
+      await page.click('#lang')
+      await expect(page.evaluate(() => [document.documentElement.dir, document.documentElement.lang])).resolves.toEqual(['rtl', 'ar'])
+      await expect(page.locator('#history h2').textContent()).resolves.toBe('السجل')
+      // The catalogue is fetched again in Arabic; the choice survives a reload.
+      await page.reload()
+      await page.waitForSelector('#history .card')
+      await expect(page.evaluate(() => document.documentElement.dir)).resolves.toBe('rtl')
+      if (process.env.KILN_E2E_SCREENSHOT) await page.screenshot({ path: process.env.KILN_E2E_SCREENSHOT.replace(/\.png$/, '-ar.png'), fullPage: true })
 
-    // The only failed request is the signed-out probe of the first visit.
-    expect(problems).toEqual([`401 GET ${base}/api/v1/auth/user`])
+      // The only failed request is the signed-out probe of the first visit.
+      expect(problems).toEqual([`401 ${base}/api/v1/auth/user`])
+    } finally {
+      await close()
+    }
   },
-  60_000,
+  // One retry: playwright-core on Bun has been seen, once in many runs, to receive an event for a request it had not bound yet.
+  { timeout: 60_000, retry: 1 },
 )
 
 test.skipIf(skip)(
