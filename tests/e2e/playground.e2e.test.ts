@@ -42,8 +42,13 @@ async function freshPage(): Promise<{ page: Page; problems: string[]; close(): P
   const page = await context.newPage()
   const problems: string[] = []
   page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`))
-  page.on('console', (m) => m.type() === 'error' && !m.text().startsWith('Failed to load resource') && problems.push(`console: ${m.text()}`))
-  page.on('response', (r) => r.status() >= 400 && problems.push(`${r.status()} ${r.url()}`))
+  // Failed responses are read from Chromium's own console line rather than from network events: listening for
+  // those makes playwright-core stream every request, where a rare race on Bun once broke a run.
+  page.on('console', (m) => {
+    if (m.type() !== 'error') return
+    const failed = /^Failed to load resource: the server responded with a status of (\d+)/.exec(m.text())
+    problems.push(failed ? `${failed[1]} ${m.location().url}` : `console: ${m.text()}`)
+  })
   return { page, problems, close: () => context.close() }
 }
 
