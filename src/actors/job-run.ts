@@ -240,7 +240,8 @@ export class JobRun {
       async (err) => {
         // one of the two may have landed: leave no half of a result behind
         await this.ctx.storage.delete([full, thumb]).catch(() => {})
-        throw err
+        this.ctx.log.error('finished image could not be stored', { generationId: this.id, err: err as Error })
+        throw new ModelError('STORAGE_ERROR', 'the finished image could not be stored; try again', false)
       },
     )
     const row = this.abort.signal.aborted

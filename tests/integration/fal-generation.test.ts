@@ -141,6 +141,7 @@ test('S3 down during finalizing: retried, then the job fails cleanly with nothin
   try {
     const done = await untilTerminal(k, u, id, 30_000)
     expect(done.status).toBe('failed')
+    expect(done.error?.code).toBe('STORAGE_ERROR')
     expect(done.error?.message).toBeString()
     expect(done.imageUrl).toBeNull()
     expect(done.thumbnailUrl).toBeNull()

@@ -35,7 +35,7 @@ export type ModelOutput =
 /** Why a provider call failed; `retryable` decides between backoff and `failed`. */
 export class ModelError extends Error {
   constructor(
-    /** Error code stored on the generation, e.g. `PROVIDER_ERROR`, `CONTENT_REJECTED`, `TIMEOUT`. */
+    /** Error code stored on the generation, e.g. `PROVIDER_ERROR`, `CONTENT_REJECTED`, `STORAGE_ERROR`, `TIMEOUT`. */
     readonly errorCode: string,
     message: string,
     readonly retryable: boolean,
