@@ -105,6 +105,21 @@ async function until<T>(probe: () => Promise<T | undefined>, ms: number, what: s
 
 const input = (prompt: string) => ({ prompt, style: 'modern', palette: 'ocean', aspectRatio: '1:1', size: '1K' })
 
+/** Waits until the job is generating, read straight from the database (no request budget spent). */
+const untilGenerating = (id: string) =>
+  until(async () => ((await sql`select status from generations where id = ${id}`)[0]?.status === 'generating' ? true : undefined), 10_000, 'generating')
+
+/** Polls the job through `node` until it has completed; returns its view. */
+const untilCompleted = (node: Node, auth: Record<string, string>, id: string, what: string) =>
+  until(
+    async () => {
+      const g = await call(node, `/api/v1/generations/${id}`, { headers: auth })
+      return g.body.data.status === 'completed' ? g.body.data : undefined
+    },
+    20_000,
+    what,
+  )
+
 describe.skipIf(skip)('a cluster of real nodes', () => {
   let a: Node
   let b: Node
@@ -175,14 +190,7 @@ describe.skipIf(skip)('a cluster of real nodes', () => {
     const made = await call(b, '/api/v1/generations', { method: 'POST', headers: u.auth, json: input('forwarded job') })
     expect(made.status).toBe(202)
     expect(made.body.data).toMatchObject({ status: 'queued', position: expect.any(Number) })
-    const done = await until(
-      async () => {
-        const g = await call(c, `/api/v1/generations/${made.body.data.id}`, { headers: u.auth })
-        return g.body.data.status === 'completed' ? g.body.data : undefined
-      },
-      20_000,
-      'completion',
-    )
+    const done = await untilCompleted(c, u.auth, made.body.data.id, 'completion')
     expect(done.width).toBeGreaterThan(0)
     const slow = await call(c, '/api/v1/generations', { method: 'POST', headers: u.auth, json: input('to be cancelled [slow]') })
     expect(slow.status).toBe(202)
@@ -198,20 +206,13 @@ describe.skipIf(skip)('a cluster of real nodes', () => {
     expect(made.status).toBe(202)
     const owner = nodeNamed(await ownerOf(u.id))!
     expect(owner).toBeDefined()
-    await until(async () => ((await sql`select status from generations where id = ${made.body.data.id}`)[0]?.status === 'generating' ? true : undefined), 10_000, 'generating')
+    await untilGenerating(made.body.data.id)
     owner.proc.kill('SIGKILL')
     await owner.proc.exited
     const survivor = [a, b, c].find((n) => n !== owner && running(n))!
     // Requests keep working from the first one after the kill: nobody listens for the dead node, so its lease is taken over.
     expect((await call(survivor, '/api/v1/account', { headers: u.auth })).status).toBe(200)
-    const done = await until(
-      async () => {
-        const g = await call(survivor, `/api/v1/generations/${made.body.data.id}`, { headers: u.auth })
-        return g.body.data.status === 'completed' ? g.body.data : undefined
-      },
-      20_000,
-      'completion after failover',
-    )
+    const done = await untilCompleted(survivor, u.auth, made.body.data.id, 'completion after failover')
     expect(done.progress).toBe(100)
     const newOwner = await ownerOf(u.id)
     expect(newOwner).not.toBe(owner.name)
@@ -230,7 +231,7 @@ describe.skipIf(skip)('a cluster of real nodes', () => {
     expect(await ownerOf(u.id)).toBe(first.name)
     const made = await call(first, '/api/v1/generations', { method: 'POST', headers: u.auth, json: input('outlives a pause [slow]') })
     expect(made.status).toBe(202)
-    await until(async () => ((await sql`select status from generations where id = ${made.body.data.id}`)[0]?.status === 'generating' ? true : undefined), 10_000, 'generating')
+    await untilGenerating(made.body.data.id)
 
     first.proc.kill('SIGSTOP')
     try {
@@ -245,14 +246,7 @@ describe.skipIf(skip)('a cluster of real nodes', () => {
       )
       expect(taken.status).toBe(200)
       expect(await ownerOf(u.id)).toBe(second.name)
-      const done = await until(
-        async () => {
-          const g = await call(second, `/api/v1/generations/${made.body.data.id}`, { headers: u.auth })
-          return g.body.data.status === 'completed' ? g.body.data : undefined
-        },
-        20_000,
-        'completion by the successor',
-      )
+      const done = await untilCompleted(second, u.auth, made.body.data.id, 'completion by the successor')
       expect(done.progress).toBe(100)
     } finally {
       first.proc.kill('SIGCONT')
@@ -278,21 +272,14 @@ describe.skipIf(skip)('a cluster of real nodes', () => {
     const made = await call(leaving, '/api/v1/generations', { method: 'POST', headers: u.auth, json: input('handed off [slow]') })
     expect(made.status).toBe(202)
     expect(await ownerOf(u.id)).toBe(leaving.name)
-    await until(async () => ((await sql`select status from generations where id = ${made.body.data.id}`)[0]?.status === 'generating' ? true : undefined), 10_000, 'generating')
+    await untilGenerating(made.body.data.id)
     leaving.proc.kill('SIGTERM')
     expect(await leaving.proc.exited).toBe(0)
     const exitedAt = Date.now()
     // Told of the hand-off, the other node takes the user over without waiting for its next reconcile.
     await until(async () => ((await ownerOf(u.id)) === staying.name ? true : undefined), LEASE_MS, 'takeover')
     expect(Date.now() - exitedAt).toBeLessThan(LEASE_MS)
-    const done = await until(
-      async () => {
-        const g = await call(staying, `/api/v1/generations/${made.body.data.id}`, { headers: u.auth })
-        return g.body.data.status === 'completed' ? g.body.data : undefined
-      },
-      20_000,
-      'completion after hand-off',
-    )
+    const done = await untilCompleted(staying, u.auth, made.body.data.id, 'completion after hand-off')
     expect(done.progress).toBe(100)
   }, 40_000)
 
